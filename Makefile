@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` (the local stack) and `make test` (every test).
+# Each installs what it needs: the virtualenv and packages, the Kafka broker jars, a local PostgreSQL.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test venv lint schemas clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(BIN)/batch-gpt broker fetch
+	$(BIN)/batch-gpt dev
+
+test: venv
+	$(BIN)/batch-gpt broker fetch
+	bash scripts/run_tests.sh
+
+lint: venv
+	$(BIN)/ruff check .
+
+schemas: venv
+	$(BIN)/python -m schemas.jsonschema_export
+
+clean:
+	-$(BIN)/python scripts/local_postgres.py stop
+	rm -rf .run .pytest_cache

@@ -1,0 +1,154 @@
+"""Settings pieces shared by the services, read once from the environment and validated.
+
+Each service composes its own ``Settings`` class from these pieces (``ingress/settings.py`` …)
+and builds it once in its ``__main__`` with :func:`load_settings`, which turns a validation
+failure into :class:`SettingsError` naming the environment variable.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
+
+__all__ = [
+    "DatabaseSettings",
+    "KafkaSettings",
+    "LoggingSettings",
+    "OpenAISettings",
+    "SettingsError",
+    "env_names",
+    "env_var",
+    "load_settings",
+    "settings_or_exit",
+]
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable(s)."""
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=True, populate_by_name=True, env_ignore_empty=True
+    )
+
+
+def env_var(name: str) -> Any:
+    """A field bound to exactly one environment variable (also accepted as a keyword argument)."""
+    return AliasChoices(name)
+
+
+class KafkaSettings(_Base):
+    """Broker address and topic names."""
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias=env_var("KAFKA_BOOTSTRAP_SERVERS"), min_length=1
+    )
+    topic_prefix: str = Field(
+        default=DEFAULT_TOPIC_PREFIX, validation_alias=env_var("BATCHGPT_TOPIC_PREFIX"), pattern=r"^[A-Za-z0-9._\-]*$"
+    )
+    topic_partitions: int = Field(default=4, ge=1, le=1000, validation_alias=env_var("BATCHGPT_TOPIC_PARTITIONS"))
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_prefix)
+
+
+class DatabaseSettings(_Base):
+    """Where batch metadata lives: SQLite by default, PostgreSQL through ``postgresql+psycopg://``."""
+
+    database_url: str = Field(
+        default="sqlite:///batchgpt.sqlite3", validation_alias=env_var("BATCHGPT_DATABASE_URL"), min_length=1
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+
+class OpenAISettings(_Base):
+    """The upstream OpenAI-compatible Files + Batches API."""
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=env_var("OPENAI_API_KEY"))
+    openai_base_url: str = Field(default="https://api.openai.com/v1", validation_alias=env_var("OPENAI_BASE_URL"))
+    upstream_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_UPSTREAM_TIMEOUT_S")
+    )
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.openai.com/v1")
+        return url.rstrip("/")
+
+
+class LoggingSettings(_Base):
+    """Log level and format (JSON lines by default)."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=env_var("BATCHGPT_LOG_LEVEL")
+    )
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias=env_var("BATCHGPT_LOG_FORMAT"))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+def env_names(cls: type[BaseSettings]) -> dict[str, str]:
+    """Field name -> environment variable, for every field of a settings class."""
+    names: dict[str, str] = {}
+    for field_name, field in cls.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names[field_name] = str(alias.choices[0])
+        elif isinstance(alias, str):
+            names[field_name] = alias
+    return names
+
+
+def load_settings(cls: type[S], environ: Mapping[str, str] | None = None, **overrides: Any) -> S:
+    """Build ``cls`` from the environment (or ``environ``) plus keyword overrides, once.
+
+    :raises SettingsError: naming each offending environment variable.
+    """
+    try:
+        if environ is None:
+            return cls(**overrides)
+        names = set(env_names(cls).values())
+        values = {k: v for k, v in environ.items() if k in names and v != ""}
+        values.update(overrides)
+        return cls.model_validate(values) if issubclass(cls, BaseSettings) else cls(**values)
+    except ValidationError as exc:
+        mapping = env_names(cls)
+        problems = []
+        for err in exc.errors():
+            loc = str(err["loc"][0]) if err["loc"] else "?"
+            var = mapping.get(loc, loc)
+            shown = "<redacted>" if "KEY" in var else repr(err.get("input"))
+            problems.append(f"{var}: {err['msg']} (got {shown})")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def settings_or_exit(cls: type[S], service: str, **overrides: Any) -> S:
+    """Load settings at a process's start; on a bad value print the variable's name and exit with status 2."""
+    try:
+        return load_settings(cls, **overrides)
+    except SettingsError as exc:
+        sys.stderr.write(f"batch-gpt {service}: {exc}\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,3 @@
+"""batch-gpt collator service."""
+
+__all__: list[str] = []

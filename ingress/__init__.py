@@ -1,0 +1,3 @@
+"""batch-gpt ingress service."""
+
+__all__: list[str] = []

@@ -1,0 +1,43 @@
+"""IngressSettings: the HTTP front's settings, composed from the shared pieces."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from batchgpt_infra.settings import DatabaseSettings, KafkaSettings, LoggingSettings, env_var
+
+__all__ = ["IngressSettings"]
+
+
+class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
+    """Everything ``batch-gpt ingress`` reads from the environment."""
+
+    host: str = Field(default="127.0.0.1", validation_alias=env_var("BATCHGPT_HOST"))
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias=env_var("BATCHGPT_PORT"))
+    max_wait_seconds: float = Field(default=600.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_MAX_WAIT_S"))
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024, validation_alias=env_var("BATCHGPT_MAX_BODY_BYTES")
+    )
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), validation_alias=env_var("BATCHGPT_API_KEYS")
+    )
+    cache: Literal["on", "off"] = Field(default="on", validation_alias=env_var("BATCHGPT_CACHE"))
+    result_ttl_seconds: float = Field(default=7 * 86400, gt=0, validation_alias=env_var("BATCHGPT_RESULT_TTL_S"))
+    max_pending_per_key: int = Field(default=100_000, ge=1, validation_alias=env_var("BATCHGPT_MAX_PENDING_PER_KEY"))
+    reply_partition: int | None = Field(default=None, ge=0, validation_alias=env_var("BATCHGPT_REPLY_PARTITION"))
+    keepalive_seconds: float = Field(default=15.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_KEEPALIVE_S"))
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value

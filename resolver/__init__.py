@@ -1,0 +1,3 @@
+"""batch-gpt resolver service."""
+
+__all__: list[str] = []

@@ -1,0 +1,67 @@
+"""Closed sets of states: upstream batch status, our request states, reply outcomes, endpoints."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["BatchEventKind", "BatchStatus", "Endpoint", "ReplyStatus", "RequestState", "TERMINAL_BATCH_STATUSES"]
+
+
+class Endpoint(StrEnum):
+    """Upstream endpoints batch-gpt batches (the batch ``endpoint`` and each line's ``url``)."""
+
+    CHAT_COMPLETIONS = "/v1/chat/completions"
+    EMBEDDINGS = "/v1/embeddings"
+
+
+class BatchStatus(StrEnum):
+    """A batch's status: ``pending`` (ours, not yet created upstream) then OpenAI's eight."""
+
+    PENDING = "pending"
+    VALIDATING = "validating"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_BATCH_STATUSES
+
+
+TERMINAL_BATCH_STATUSES = frozenset(
+    {BatchStatus.FAILED, BatchStatus.COMPLETED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+
+
+class RequestState(StrEnum):
+    """Where one accepted request stands, as the HTTP API reports it."""
+
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {RequestState.COMPLETED, RequestState.FAILED}
+
+
+class ReplyStatus(StrEnum):
+    """The outcome a reply carries."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class BatchEventKind(StrEnum):
+    """What a message on the batches topic reports."""
+
+    SUBMITTED = "submitted"
+    STATUS_CHANGED = "status_changed"
+    TERMINAL = "terminal"
+    RESOLVED = "resolved"

@@ -1,0 +1,1 @@
+"""Test support: broker and database provisioning, waiting helpers, subprocess services."""
