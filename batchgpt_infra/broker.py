@@ -77,8 +77,14 @@ def fetch_jars(home: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     cmd = [
-        "mvn", "-B", "-q", "-f", str(_POM), _DEPENDENCY_PLUGIN,
-        "-DincludeScope=runtime", f"-DoutputDirectory={tmp}",
+        "mvn",
+        "-B",
+        "-q",
+        "-f",
+        str(_POM),
+        _DEPENDENCY_PLUGIN,
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={tmp}",
     ]
     subprocess.run(cmd, check=True)
     if not list(tmp.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
@@ -137,13 +143,18 @@ def _server_properties(port: int, controller_port: int, data_dir: Path) -> str:
 def _java_base(lib: Path, log_dir: Path) -> list[str]:
     return [
         "java",
-        "-Xms256m", "-Xmx512m",
-        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExplicitGCInvokesConcurrent",
+        "-Xms256m",
+        "-Xmx512m",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExplicitGCInvokesConcurrent",
         "-XX:TieredStopAtLevel=1",
-        "-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true",
+        "-Djava.awt.headless=true",
+        "-Djava.net.preferIPv4Stack=true",
         f"-Dkafka.logs.dir={log_dir}",
         f"-Dlog4j2.configurationFile={_LOG4J2}",
-        "-cp", f"{lib}/*",
+        "-cp",
+        f"{lib}/*",
     ]
 
 

@@ -41,8 +41,6 @@ def decode(model: type[M], value: bytes | str | None) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-        )
+        errors = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors())
         reason = "unknown_endpoint" if any(err["loc"][:1] == ("endpoint",) for err in exc.errors()) else "invalid_shape"
         raise DecodeError(reason, errors) from exc

@@ -44,9 +44,7 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 
 def _ready() -> bool:
-    result = subprocess.run(
-        [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PORT)], capture_output=True, check=False
-    )
+    result = subprocess.run([_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(PORT)], capture_output=True, check=False)
     return result.returncode == 0
 
 
@@ -72,7 +70,9 @@ def start() -> int:
     log.touch()
     if os.geteuid() == 0:
         shutil.chown(log, "postgres", "postgres")
-    opts = f"-p {PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={DATA} -c fsync=off -c max_connections=300"
+    opts = (
+        f"-p {PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories={DATA} -c fsync=off -c max_connections=300"
+    )
     subprocess.run(
         _as_postgres([_bin("pg_ctl"), "-D", str(DATA), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"]),
         check=True,

@@ -38,9 +38,7 @@ def unique_id() -> str:
 @pytest.fixture
 def kafka_settings(kafka_bootstrap: str, unique_id: str) -> KafkaSettings:
     """Kafka settings with a topic prefix of this test's own, its four topics created (2 partitions)."""
-    settings = KafkaSettings(
-        kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique_id}.", topic_partitions=2
-    )
+    settings = KafkaSettings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique_id}.", topic_partitions=2)
     ensure_topics(settings)
     return settings
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, insert, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from batchgpt_infra.db import alembic_config, make_engine, migrate, ping
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.integration
 
 def _batch_row(batch_id: str) -> dict[str, object]:
     return {
-        "id": batch_id, "tenant": "default", "endpoint": "/v1/chat/completions", "model": "gpt-4o-mini", "status": "pending",
-        "line_count": 1, "byte_count": 10, "created_at": time.time(),
+        "id": batch_id, "tenant": "default", "endpoint": "/v1/chat/completions", "model": "gpt-4o-mini",
+        "status": "pending", "line_count": 1, "byte_count": 10, "created_at": time.time(),
     }  # fmt: skip
 
 

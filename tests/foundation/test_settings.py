@@ -30,7 +30,8 @@ def test_contract_variable_names() -> None:
         "BATCHGPT_TOPIC_PREFIX",
     }  # fmt: skip
     assert set(env_names(IngressSettings).values()) >= {
-        "BATCHGPT_MAX_WAIT_S", "BATCHGPT_API_KEYS", "BATCHGPT_CACHE", "BATCHGPT_MAX_BODY_BYTES", "BATCHGPT_RESULT_TTL_S",
+        "BATCHGPT_MAX_WAIT_S", "BATCHGPT_API_KEYS", "BATCHGPT_CACHE", "BATCHGPT_MAX_BODY_BYTES",
+        "BATCHGPT_RESULT_TTL_S",
     }  # fmt: skip
     assert set(env_names(ResolverSettings).values()) >= {"BATCHGPT_POLL_INTERVAL_S", "BATCHGPT_RETRY_UNFINISHED"}
 
