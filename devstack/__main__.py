@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
                 state,
             )
             procs.append(sim)
-            _wait_http(f"http://127.0.0.1:{args.simulator_port}/_sim/stats", sim, 60)
+            _wait_http(f"http://127.0.0.1:{args.simulator_port}/_sim/health", sim, 60)
             env["OPENAI_API_KEY"] = "sk-simulator"  # noqa: S105 - the simulator accepts any key
             env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{args.simulator_port}/v1"
             env.setdefault("BATCHGPT_POLL_INTERVAL_S", "1")

@@ -54,6 +54,13 @@ class ManagedProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not ready within {timeout_s:.0f}s; see {self.log_path}")
 
+    def kill(self) -> None:
+        """SIGKILL the process group at once, as a crash would, and reap it."""
+        if not self.exited():
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+        self._log.close()
+
     def stop(self, grace_s: float = 20.0) -> None:
         """SIGTERM, then SIGKILL after ``grace_s``."""
         if not self.exited():
@@ -63,7 +70,8 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(5)
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 def stop_all(procs: list[ManagedProcess]) -> None:

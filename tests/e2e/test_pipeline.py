@@ -1,0 +1,172 @@
+"""End to end: every component as its own process on the real broker, the simulator as OpenAI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from confluent_kafka import Consumer, Producer
+from openai import AsyncOpenAI, OpenAI
+
+from devstack.stack import Stack
+from simulator.answers import expected_chat_content
+from tests.support.waiting import async_wait_for, wait_for
+
+pytestmark = pytest.mark.integration
+
+MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-5-mini")
+
+
+def _body(model: str, prompt: str) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": prompt}]}
+
+
+def _assert_no_line_went_upstream_twice(stack: Stack, expected_lines: int) -> dict[str, Any]:
+    stats = stack.simulator.stats()
+    assert stats["duplicate_custom_ids"] == []
+    assert stats["lines_submitted"] == expected_lines
+    return stats
+
+
+async def test_thousand_concurrent_sdk_calls_over_three_models(stack_factory: Callable[..., Stack]) -> None:
+    window_ms = 3000
+    stack = stack_factory(window_ms=window_ms)
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=0, timeout=180)
+    prompts = [(MODELS[i % 3], f"e2e prompt {i} {uuid.uuid4().hex}") for i in range(1000)]
+    started = time.monotonic()
+
+    async def _call(model: str, prompt: str) -> str:
+        reply = await client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}])
+        assert reply.object == "chat.completion"
+        assert reply.model.startswith(model)
+        return reply.choices[0].message.content or ""
+
+    answers = await asyncio.gather(*(_call(m, p) for m, p in prompts))
+    elapsed = time.monotonic() - started
+    await client.close()
+    for (model, prompt), answer in zip(prompts, answers, strict=True):
+        assert answer == expected_chat_content(_body(model, prompt))
+    stats = _assert_no_line_went_upstream_twice(stack, 1000)
+    by_model = Counter(d["model"] for d in stats["batch_details"])
+    assert set(by_model) == set(MODELS)
+    assert all(len(d["models"]) == 1 for d in stats["batch_details"])
+    # one batch per window per model: no more batches of a model than windows the run spanned
+    windows = math.ceil(elapsed * 1000 / window_ms) + 1
+    assert all(count <= windows for count in by_model.values()), (by_model, windows)
+
+
+def test_mixed_outcomes_reach_the_right_callers(stack_factory: Callable[..., Stack]) -> None:
+    stack = stack_factory(
+        window_ms=300, extra_env={"BATCHGPT_RETRY_UNFINISHED": "0"}, simulator_flags={"slow_line_seconds": 3600}
+    )
+    client = OpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=0, timeout=120)
+
+    # a per-line error reaches only its caller
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(**_body("gpt-4o-mini", "break me [sim:error=400]"))
+    assert bad.value.status_code == 400
+    fine = client.chat.completions.create(**_body("gpt-4o-mini", "a fine neighbour"))
+    assert fine.choices[0].message.content == expected_chat_content(_body("gpt-4o-mini", "a fine neighbour"))
+
+    # a batch that fails validation answers its caller with the reason
+    stack.simulator.inject(kind="batch", outcome="fail_validation", count=1, message="Simulated bad file.")
+    with pytest.raises(openai.APIStatusError) as failed:
+        client.chat.completions.create(**_body("gpt-4o-mini", "in a failing batch"))
+    assert failed.value.status_code >= 400
+    assert "Simulated bad file." in str(failed.value.body)
+
+    # an expired batch: the finished line is answered, the unfinished one gets batch_expired
+    slow_body = _body("gpt-5-mini", "never finishes [sim:slow]")
+    quick_body = _body("gpt-5-mini", "finishes quickly")
+    async_client = OpenAI(
+        base_url=stack.base_url,
+        api_key="sk-any",
+        max_retries=0,
+        timeout=120,
+        default_headers={"Prefer": "respond-async"},
+    )
+    slow_id = async_client.chat.completions.with_raw_response.create(**slow_body).http_response.json()["id"]
+    quick_id = async_client.chat.completions.with_raw_response.create(**quick_body).http_response.json()["id"]
+
+    def _quick_line_done() -> str | None:
+        for detail in stack.simulator.stats()["batch_details"]:
+            if detail["model"] == "gpt-5-mini" and detail["lines"] == 2 and detail["lines_executed"] == 1:
+                return str(detail["id"])
+        return None
+
+    upstream_id = wait_for(_quick_line_done, timeout_s=60, what="the quick line to finish")
+    stack.simulator.expire_batch(upstream_id)
+
+    def _final(request_id: str) -> httpx.Response | None:
+        response = httpx.get(f"{stack.base_url}/chat/completions/{request_id}", headers={"Authorization": "Bearer x"})
+        return response if response.status_code != 202 else None
+
+    quick = wait_for(lambda: _final(quick_id), timeout_s=60, what="the quick line's result")
+    assert quick.status_code == 200
+    assert quick.json()["choices"][0]["message"]["content"] == expected_chat_content(quick_body)
+    slow = wait_for(lambda: _final(slow_id), timeout_s=60, what="the slow line's result")
+    assert slow.status_code >= 400
+    assert slow.json()["error"]["code"] == "batch_expired"
+
+
+@pytest.mark.parametrize("service", ["collator", "resolver", "ingress"])
+async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
+    stack_factory: Callable[..., Stack], service: str
+) -> None:
+    stack = stack_factory(window_ms=400, simulator_flags={"in_progress_seconds": 1.0})
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=6, timeout=60)
+    prompts = [(MODELS[i % 3], f"crash {service} {i} {uuid.uuid4().hex}") for i in range(120)]
+    calls = [asyncio.ensure_future(client.chat.completions.create(**_body(m, p))) for m, p in prompts]
+
+    async def _some_batches_exist() -> bool:
+        return bool((await asyncio.to_thread(stack.simulator.stats))["batches"])
+
+    await async_wait_for(_some_batches_exist, timeout_s=60, what="the first upstream batch")
+    await asyncio.to_thread(stack.restart, service)
+    replies = await asyncio.gather(*calls)
+    await client.close()
+    for (model, prompt), reply in zip(prompts, replies, strict=True):
+        assert reply.choices[0].message.content == expected_chat_content(_body(model, prompt))
+    _assert_no_line_went_upstream_twice(stack, len(prompts))
+
+
+def test_direct_kafka_producer_gets_its_reply(stack_factory: Callable[..., Stack], consumer_group: str) -> None:
+    stack = stack_factory(window_ms=300)
+    topics_prefix = stack.env["BATCHGPT_TOPIC_PREFIX"]
+    bootstrap = stack.env["KAFKA_BOOTSTRAP_SERVERS"]
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": consumer_group, "auto.offset.reset": "earliest"})
+    consumer.subscribe([f"{topics_prefix}replies"])
+    request_id = f"direct-{uuid.uuid4().hex[:12]}"
+    body = _body("gpt-4o-mini", "straight onto the topic")
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
+    producer.produce(
+        f"{topics_prefix}requests", key=request_id, value=json.dumps({"request_id": request_id, "body": body})
+    )
+    assert producer.flush(15) == 0
+    found: dict[str, Any] = {}
+
+    def _reply_arrived() -> bool:
+        msg = consumer.poll(0.5)
+        if msg is not None and msg.error() is None:
+            value = json.loads(msg.value())
+            if value["request_id"] == request_id:
+                found.update(value)
+        return bool(found)
+
+    try:
+        wait_for(_reply_arrived, timeout_s=90, what="the reply on the replies topic")
+    finally:
+        consumer.close()
+    assert found["v"] == 1
+    assert found["status"] == "completed"
+    assert found["status_code"] == 200
+    assert found["body"]["choices"][0]["message"]["content"] == expected_chat_content(body)
