@@ -229,8 +229,15 @@ def start_broker(
     props.write_text(_server_properties(port, controller_port, data_dir))
     if not (data_dir / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(
-            [*_java_base(lib, log_dir), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
+        subprocess.run(  # --cluster-id=…: an id may start with "-", which a separate argument would not survive
+            [
+                *_java_base(lib, log_dir),
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+                "--config",
+                str(props),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )

@@ -44,7 +44,8 @@ def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
         "acks": "all",
         "enable.idempotence": True,
         "linger.ms": 5,
-        "compression.type": "lz4",
+        # no compression: aiokafka (under faust) cannot read lz4/snappy/zstd without extra libraries
+        "compression.type": "none",
         "message.max.bytes": 10_000_000,
         "log_level": 3,
     }

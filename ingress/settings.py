@@ -29,6 +29,20 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
     max_pending_per_key: int = Field(default=100_000, ge=1, validation_alias=env_var("BATCHGPT_MAX_PENDING_PER_KEY"))
     reply_partition: int | None = Field(default=None, ge=0, validation_alias=env_var("BATCHGPT_REPLY_PARTITION"))
     keepalive_seconds: float = Field(default=15.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_KEEPALIVE_S"))
+    result_recheck_seconds: float = Field(
+        default=3.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_RESULT_RECHECK_S")
+    )
+    """How often held calls are checked against the ``results`` table (a reply this replica never saw)."""
+    purge_interval_seconds: float = Field(
+        default=300.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_PURGE_INTERVAL_S")
+    )
+    """How often results older than ``result_ttl_seconds`` are deleted."""
+    produce_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, validation_alias=env_var("BATCHGPT_PRODUCE_TIMEOUT_S")
+    )
+    """How long a request may wait for Kafka's acknowledgement before the caller gets 503."""
+    retry_after_seconds: int = Field(default=5, ge=1, le=120, validation_alias=env_var("BATCHGPT_RETRY_AFTER_S"))
+    """The ``Retry-After`` sent with 202, 429 and 503 answers."""
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""Benchmarks of batch-gpt (run as scripts: ``python -m bench.<name>``)."""

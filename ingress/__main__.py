@@ -1,0 +1,65 @@
+"""``batch-gpt ingress``: load settings once, configure logging, run the app on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import signal
+import sys
+
+import uvicorn
+
+from batchgpt_infra.logging_setup import configure_logging
+from batchgpt_infra.settings import settings_or_exit
+from ingress.app import create_app
+from ingress.server import DrainingServer
+from ingress.settings import IngressSettings
+
+__all__ = ["main"]
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="batch-gpt ingress", description="The OpenAI-compatible HTTP front of batch-gpt."
+    )
+    parser.add_argument("--host", default=None, help="listen address (BATCHGPT_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="listen port (BATCHGPT_PORT, default 8000)")
+    return parser.parse_args(argv)
+
+
+def _raise_open_files_limit() -> None:
+    """Every held call is an open socket: use the hard limit of open files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ingress until SIGTERM/SIGINT; held calls are answered with 202 before it exits."""
+    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
+    settings = settings_or_exit(IngressSettings, "ingress", **overrides)
+    configure_logging(settings, "ingress")
+    _raise_open_files_limit()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+        backlog=4096,
+        timeout_keep_alive=75,
+    )
+    server = DrainingServer(config, app.state.runtime)
+    # uvicorn re-raises the exit signal once shut down; a no-op handler turns that into a clean exit 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _signum, _frame: None)
+    server.run()
+    return 0 if server.started or server.should_exit else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

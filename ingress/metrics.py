@@ -1,0 +1,51 @@
+"""Ingress's Prometheus metrics, on a registry of each app's own (two apps in one process never clash)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["IngressMetrics"]
+
+
+class IngressMetrics:
+    """Counters, gauges and histograms served at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.accepted = Counter(
+            "batchgpt_ingress_requests_accepted_total",
+            "Requests acknowledged by Kafka and accepted.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "batchgpt_ingress_requests_rejected_total",
+            "Requests answered with an error before anything was produced, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.held = Gauge("batchgpt_ingress_held_calls", "Calls currently held open.", registry=self.registry)
+        self.replies = Counter(
+            "batchgpt_ingress_replies_received_total", "Replies read from the replies topic.", registry=self.registry
+        )
+        self.replies_matched = Counter(
+            "batchgpt_ingress_replies_matched_total",
+            "Replies that completed at least one held call of this replica.",
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "batchgpt_ingress_request_latency_seconds",
+            "Time from arrival to the answer of a POST, by how it was answered.",
+            ["endpoint", "outcome"],
+            buckets=(0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600, 21600, 86400),
+            registry=self.registry,
+        )
+        self.reattached = Counter(
+            "batchgpt_ingress_reattach_total",
+            "Requests attached to one already under way (or answered from it), by how it was recognised.",
+            ["via"],
+            registry=self.registry,
+        )
+        self.cache_hits = Counter(
+            "batchgpt_ingress_cache_hits_total", "Requests answered from a stored result.", registry=self.registry
+        )

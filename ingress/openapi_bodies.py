@@ -1,0 +1,96 @@
+"""OpenAPI descriptions of the bodies the POST routes read themselves (kept raw so nothing is altered)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["CHAT_REQUEST", "EMBEDDINGS_REQUEST", "ERROR_RESPONSES", "PENDING_RESPONSE"]
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+            "required": ["message", "type", "param", "code"],
+        }
+    },
+    "required": ["error"],
+}
+
+
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+CHAT_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["model", "messages"],
+        "additionalProperties": True,
+        "properties": {
+            "model": {"type": "string"},
+            "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            "stream": {"type": "boolean"},
+            "stream_options": {"type": "object"},
+        },
+    },
+    "OpenAI's chat completion request, passed to the Batch API unchanged (stream fields aside).",
+)
+
+EMBEDDINGS_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["model", "input"],
+        "additionalProperties": True,
+        "properties": {
+            "model": {"type": "string"},
+            "input": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+        },
+    },
+    "OpenAI's embeddings request, passed to the Batch API unchanged.",
+)
+
+PENDING_RESPONSE: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "Not finished yet: the request id and state; fetch the result at `Location`.",
+        "headers": {"Location": {"schema": {"type": "string"}}, "Retry-After": {"schema": {"type": "integer"}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "object": {"const": "batchgpt.request"},
+                        "status": {"enum": ["queued", "submitted", "in_progress"]},
+                        "created": {"type": "integer"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    for status, text in {
+        400: "Bad input (param names the field).",
+        401: "Missing or wrong API key.",
+        404: "Unknown id, or another caller's.",
+        409: "Conflicting state.",
+        413: "Body larger than BATCHGPT_MAX_BODY_BYTES.",
+        429: "Too many pending requests for this key (Retry-After).",
+        503: "Kafka unavailable or shutting down (Retry-After); nothing accepted.",
+    }.items()
+}

@@ -1,0 +1,46 @@
+"""What a request comes to: a finished result (completion or error) or a pending state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.messages import ReplyMessage
+
+__all__ = ["Finished", "Pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A terminal result: the HTTP status the caller gets and the body (completion or error envelope)."""
+
+    request_id: str
+    status_code: int
+    body: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @classmethod
+    def from_reply(cls, reply: ReplyMessage) -> Finished:
+        """The result a reply on the replies topic carries."""
+        return cls(request_id=reply.request_id, status_code=reply.status_code, body=dict(reply.body))
+
+    @classmethod
+    def from_row(cls, request_id: str, status_code: int, body_json: str) -> Finished:
+        """The result stored in a ``results`` row."""
+        body = json.loads(body_json)
+        return cls(request_id=request_id, status_code=int(status_code), body=body if isinstance(body, dict) else {})
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request still under way: its id, state (queued, submitted, in_progress) and when it was accepted."""
+
+    request_id: str
+    state: str
+    created: int
+    endpoint: str
+    batch_id: str | None = None

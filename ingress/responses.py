@@ -1,0 +1,52 @@
+"""HTTP answers for outcomes: the stored body with its status, or 202 with Location and Retry-After."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.responses import Response
+
+from ingress.outcomes import Finished, Pending
+
+__all__ = ["json_response", "pending_body", "pending_response", "result_response", "status_path"]
+
+
+def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A compact JSON response."""
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def result_response(result: Finished) -> Response:
+    """200 with the completion exactly as the reply carried it, or the error with its status."""
+    headers = {"x-batchgpt-request-id": result.request_id}
+    return json_response(result.body, status_code=result.status_code, headers=headers)
+
+
+def status_path(endpoint: str, request_id: str) -> str:
+    """Where a pending request's result is fetched."""
+    prefix = "/v1/embeddings" if endpoint.endswith("/embeddings") else "/v1/chat/completions"
+    return f"{prefix}/{request_id}"
+
+
+def pending_body(pending: Pending) -> dict[str, Any]:
+    """The JSON body of a 202: the request id and its state."""
+    return {
+        "id": pending.request_id,
+        "object": "batchgpt.request",
+        "status": pending.state,
+        "created": pending.created,
+        "endpoint": pending.endpoint,
+        "batch_id": pending.batch_id,
+    }
+
+
+def pending_response(pending: Pending, retry_after_seconds: int) -> Response:
+    """202 Accepted with ``Location``, ``Retry-After`` and the request's state."""
+    headers = {
+        "location": status_path(pending.endpoint, pending.request_id),
+        "retry-after": str(retry_after_seconds),
+        "x-batchgpt-request-id": pending.request_id,
+    }
+    return json_response(pending_body(pending), status_code=202, headers=headers)

@@ -1,0 +1,121 @@
+"""Checks a request body before anything is produced: JSON object, ``model``, ``messages`` / ``input``.
+
+The body is otherwise passed through untouched (unknown fields kept). Errors name the offending
+field in ``param``, the way OpenAI does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ingress.errors import InvalidRequest
+from schemas.status import Endpoint
+
+__all__ = ["parse_body", "validate_body"]
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """Decode the raw body; it must be a JSON object."""
+    if not raw.strip():
+        raise InvalidRequest(
+            "We could not parse the JSON body of your request: the body is empty. "
+            "(HINT: the body must be a JSON object.)",
+            code="invalid_json",
+        )
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(
+            f"We could not parse the JSON body of your request ({exc}). (HINT: the body must be a JSON object.)",
+            code="invalid_json",
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"The request body must be a JSON object, not {_json_type(body)}.", code="invalid_type")
+    return body
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _missing(param: str) -> InvalidRequest:
+    return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+
+
+def _wrong_type(param: str, expected: str, value: Any) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _check_model(body: dict[str, Any]) -> None:
+    if "model" not in body or body["model"] is None:
+        raise _missing("model")
+    if not isinstance(body["model"], str):
+        raise _wrong_type("model", "a string", body["model"])
+    if not body["model"].strip():
+        raise InvalidRequest("Invalid value for 'model': it must not be empty.", param="model", code="invalid_value")
+
+
+def _check_chat(body: dict[str, Any]) -> None:
+    if "messages" not in body or body["messages"] is None:
+        raise _missing("messages")
+    messages = body["messages"]
+    if not isinstance(messages, list):
+        raise _wrong_type("messages", "an array", messages)
+    if not messages:
+        raise InvalidRequest(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            param="messages",
+            code="empty_array",
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise _wrong_type(f"messages[{index}]", "an object", message)
+        if not isinstance(message.get("role"), str):
+            raise (
+                _missing(f"messages[{index}].role")
+                if "role" not in message
+                else _wrong_type(f"messages[{index}].role", "a string", message["role"])
+            )
+    if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
+        raise _wrong_type("stream", "a boolean", body["stream"])
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise _wrong_type("stream_options", "an object", options)
+
+
+def _check_embeddings(body: dict[str, Any]) -> None:
+    if "input" not in body or body["input"] is None:
+        raise _missing("input")
+    value = body["input"]
+    if isinstance(value, str):
+        return
+    if not isinstance(value, list):
+        raise _wrong_type("input", "a string or an array", value)
+    if not value:
+        raise InvalidRequest(
+            "Invalid 'input': empty array. Expected an array with minimum length 1.", param="input", code="empty_array"
+        )
+
+
+def validate_body(endpoint: Endpoint, body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` cannot go to ``endpoint``."""
+    _check_model(body)
+    if endpoint is Endpoint.CHAT_COMPLETIONS:
+        _check_chat(body)
+    else:
+        _check_embeddings(body)

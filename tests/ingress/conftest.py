@@ -1,0 +1,143 @@
+"""Fixtures of the ingress tests: one stack per test module and database backend.
+
+A stack is a fresh topic prefix on the session broker, a fresh database (SQLite file or a new
+PostgreSQL database), the pipeline stand-in, and one ingress served by uvicorn on 127.0.0.1.
+Tests isolate themselves inside a stack with unique prompts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import AsyncOpenAI, OpenAI
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from batchgpt_infra.db import make_engine, migrate
+from batchgpt_infra.kafka import ensure_topics
+from batchgpt_infra.settings import KafkaSettings
+from ingress.settings import IngressSettings
+from tests.ingress.servers import ThreadedIngress
+from tests.ingress.stand_in import PipelineStandIn
+
+ALICE, BOB = "sk-alice-0123456789", "sk-bob-9876543210"
+
+
+@contextlib.contextmanager
+def provision_database(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh database URL on ``backend`` (``sqlite`` or ``postgresql``), dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'ingress.sqlite3'}"
+        return
+    admin_raw = os.environ.get("BATCHGPT_TEST_POSTGRES_URL")
+    if not admin_raw:
+        pytest.fail("BATCHGPT_TEST_POSTGRES_URL is not set (python scripts/local_postgres.py start)", pytrace=False)
+    admin_url = make_url(admin_raw)
+    name = f"bgt_ing_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Stack:
+    """Broker topics, database, stand-in and the module's ingress."""
+
+    backend: str
+    kafka: KafkaSettings
+    database_url: str
+    engine: Engine
+    stand_in: PipelineStandIn
+    ingress: ThreadedIngress
+    extra: list[ThreadedIngress] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return self.ingress.base_url
+
+    def settings(self, **overrides: Any) -> IngressSettings:
+        """Ingress settings on this stack's broker topics and database."""
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": self.kafka.kafka_bootstrap_servers,
+            "topic_prefix": self.kafka.topic_prefix,
+            "topic_partitions": 2,
+            "database_url": self.database_url,
+            "api_keys": f"{ALICE},{BOB}",
+            "max_wait_seconds": 8.0,
+            "keepalive_seconds": 0.2,
+            "result_recheck_seconds": 0.5,
+            "retry_after_seconds": 1,
+            "log_format": "text",
+        }
+        values.update(overrides)
+        return IngressSettings.model_validate(values)
+
+    def client(self, key: str = ALICE, base_url: str | None = None, **kwargs: Any) -> OpenAI:
+        """The official sync SDK pointed at an ingress."""
+        kwargs.setdefault("max_retries", 0)
+        return OpenAI(base_url=f"{base_url or self.base_url}/v1", api_key=key, **kwargs)
+
+    def async_client(self, key: str = ALICE, base_url: str | None = None, **kwargs: Any) -> AsyncOpenAI:
+        """The official async SDK pointed at an ingress."""
+        kwargs.setdefault("max_retries", 0)
+        return AsyncOpenAI(base_url=f"{base_url or self.base_url}/v1", api_key=key, **kwargs)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One stack per test module and database backend."""
+    backend = str(request.param)
+    kafka = KafkaSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"i{uuid.uuid4().hex[:10]}.", topic_partitions=2
+    )
+    ensure_topics(kafka)
+    with provision_database(backend, tmp_path_factory.mktemp("ingress-db")) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        stand_in = PipelineStandIn(kafka_bootstrap, kafka.topics, engine)
+        stand_in.start()
+        stack = Stack(backend, kafka, url, engine, stand_in, ingress=None)  # type: ignore[arg-type]
+        stack.ingress = ThreadedIngress(stack.settings()).start()
+        try:
+            yield stack
+        finally:
+            for server in [stack.ingress, *stack.extra]:
+                server.stop()
+            stand_in.stop()
+            engine.dispose()
+
+
+@pytest.fixture
+def start_ingress(stack: Stack) -> Iterator[Callable[..., ThreadedIngress]]:
+    """Start another ingress on the module's stack with some settings changed; stopped after the test."""
+    started: list[ThreadedIngress] = []
+
+    def _start(**overrides: Any) -> ThreadedIngress:
+        server = ThreadedIngress(stack.settings(**overrides)).start()
+        started.append(server)
+        return server
+
+    yield _start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def prompt(unique_id: str) -> Callable[[str], str]:
+    """Unique prompt texts for one test (so the stand-in's records can be told apart)."""
+    return lambda label="": f"{label} {unique_id}-{uuid.uuid4().hex[:6]}".strip()

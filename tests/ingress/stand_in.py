@@ -1,0 +1,165 @@
+"""A pipeline stand-in for the ingress tests: does what the collator and resolver do, on the real broker.
+
+It consumes the requests topic, records every message, marks each request ``submitted`` as the
+collator would, and (unless the prompt says ``[hold]``) answers it as the resolver does: a
+``ReplyMessage`` produced to ``reply_to`` (the pinned partition when set), awaited, then a ``results``
+row and the request's final state. Answers come from ``simulator.answers`` (deterministic per prompt).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, Producer
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from batchgpt_infra.tables import requests, results
+from schemas.codec import decode, encode
+from schemas.messages import ReplyMessage, RequestMessage
+from schemas.status import ReplyStatus, RequestState
+from schemas.topics import TopicNames
+from simulator.answers import answer
+
+HOLD_MARKER = "[hold]"
+
+
+class PipelineStandIn:
+    """Collator + resolver stand-in running in a thread."""
+
+    def __init__(self, bootstrap_servers: str, topics: TopicNames, engine: Engine) -> None:
+        self._topics = topics
+        self._engine = engine
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "group.id": f"stand-in-{uuid.uuid4().hex[:10]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": True,
+                "log_level": 3,
+            }
+        )
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": True, "log_level": 3}
+        )
+        self._lock = threading.Lock()
+        self._received: list[RequestMessage] = []
+        self._answered: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pipeline-stand-in", daemon=True)
+        self.hold: Callable[[RequestMessage], bool] = lambda message: HOLD_MARKER in str(message.body)
+
+    def start(self) -> None:
+        self._consumer.subscribe([self._topics.requests])
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._consumer.close()
+        self._producer.flush(5)
+
+    # ----------------------------------------------------------------- what it saw
+    def received(self, predicate: Callable[[RequestMessage], bool] = lambda m: True) -> list[RequestMessage]:
+        """Every request message consumed so far that matches ``predicate``."""
+        with self._lock:
+            return [m for m in self._received if predicate(m)]
+
+    def with_text(self, text: str) -> list[RequestMessage]:
+        """The consumed requests whose body mentions ``text``."""
+        return self.received(lambda m: text in str(m.body))
+
+    def message(self, request_id: str) -> RequestMessage | None:
+        found = self.received(lambda m: m.request_id == request_id)
+        return found[0] if found else None
+
+    # ----------------------------------------------------------------- acting as the pipeline
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for raw in self._consumer.consume(100, 0.1):
+                if raw.error():
+                    continue
+                message = decode(RequestMessage, raw.value())
+                with self._lock:
+                    self._received.append(message)
+                self._mark(message.request_id, RequestState.SUBMITTED, batch_id="bg_standin")
+                if not self.hold(message):
+                    self.answer(message)
+
+    def _mark(self, request_id: str, state: RequestState, batch_id: str | None = None) -> None:
+        values: dict[str, object] = {"state": state.value, "updated_at": time.time()}
+        if batch_id:
+            values["batch_id"] = batch_id
+        with self._engine.begin() as conn:
+            conn.execute(update(requests).where(requests.c.request_id == request_id).values(**values))
+
+    def answer(self, message: RequestMessage, status_code: int | None = None, body: dict | None = None) -> ReplyMessage:
+        """Reply to ``message`` as the resolver would (simulated answer unless given), then store the result."""
+        if message.request_id in self._answered:
+            raise AssertionError(f"{message.request_id} answered twice")
+        if body is None:
+            result = answer(
+                message.endpoint.value,
+                message.body,
+                completion_id="chatcmpl-" + uuid.uuid4().hex[:24],
+                created=int(time.time()),
+            )
+            status_code, body = result.status_code, dict(result.body)
+        assert status_code is not None
+        ok = 200 <= status_code < 300
+        reply = ReplyMessage(
+            request_id=message.request_id,
+            status=ReplyStatus.COMPLETED if ok else ReplyStatus.FAILED,
+            status_code=status_code,
+            body=body,
+            batch_id="bg_standin",
+            upstream_batch_id="batch_standin",
+            tenant=message.tenant,
+        )
+        self.publish(reply, message)
+        self.store(reply, message.tenant)
+        self._answered.add(message.request_id)
+        return reply
+
+    def publish(self, reply: ReplyMessage, message: RequestMessage) -> None:
+        """Produce the reply where ``reply_to`` says and wait for delivery."""
+        target = message.reply_to
+        topic = target.topic if target else self._topics.replies
+        kwargs: dict[str, object] = {"key": reply.request_id, "value": encode(reply)}
+        if target is not None and target.partition is not None:
+            kwargs["partition"] = target.partition
+        errors: list[object] = []
+        self._producer.produce(topic, on_delivery=lambda err, _msg: errors.append(err), **kwargs)
+        self._producer.flush(10)
+        assert errors == [None], f"reply delivery failed: {errors}"
+
+    def store(self, reply: ReplyMessage, tenant: str) -> None:
+        """Write the ``results`` row (idempotent) and the request's final state."""
+        import json
+
+        row = {
+            "request_id": reply.request_id,
+            "tenant": tenant,
+            "status": reply.status.value,
+            "status_code": reply.status_code,
+            "body": json.dumps(reply.body),
+            "batch_id": reply.batch_id,
+            "upstream_batch_id": reply.upstream_batch_id,
+            "completed_at": reply.completed_at,
+            "expires_at": None,
+        }
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(results).values(**row).on_conflict_do_nothing(index_elements=["request_id"])
+        with self._engine.begin() as conn:
+            conn.execute(statement)
+        final = RequestState.COMPLETED if reply.status is ReplyStatus.COMPLETED else RequestState.FAILED
+        self._mark(reply.request_id, final)
+
+    def release(self, request_id: str) -> ReplyMessage:
+        """Answer a held request now."""
+        message = self.message(request_id)
+        assert message is not None, f"{request_id} was never produced"
+        return self.answer(message)

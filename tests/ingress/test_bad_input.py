@@ -1,0 +1,225 @@
+"""Every error path over raw HTTP: OpenAI's envelope, the right status and param, and nothing produced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import openai
+import pytest
+
+from batchgpt_infra.kafka import AsyncProducer, producer_config
+from batchgpt_infra.settings import KafkaSettings
+from ingress.errors import ServiceUnavailable
+from ingress.publisher import RequestPublisher
+from schemas.status import Endpoint
+from schemas.topics import TopicNames
+from tests.ingress.conftest import ALICE, Stack
+from tests.ingress.servers import free_port
+from tests.support.waiting import wait_for
+
+AUTH = {"Authorization": f"Bearer {ALICE}"}
+
+
+def _assert_envelope(response: httpx.Response, status: int, param: str | None = None, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) >= {"message", "type", "param", "code"}
+    assert error["message"]
+    assert error["param"] == param
+    if code is not None:
+        assert error["code"] == code
+    assert response.headers["x-request-id"]
+    return error
+
+
+BAD_BODIES = [
+    pytest.param(b"{not json", None, "invalid_json", id="not-json"),
+    pytest.param(b"", None, "invalid_json", id="empty"),
+    pytest.param(b"[1, 2]", None, "invalid_type", id="array"),
+    pytest.param(
+        json.dumps({"messages": [{"role": "user", "content": "x"}]}).encode(),
+        "model",
+        "missing_required_parameter",
+        id="no-model",
+    ),
+    pytest.param(
+        json.dumps({"model": 4, "messages": [{"role": "user", "content": "x"}]}).encode(),
+        "model",
+        "invalid_type",
+        id="model-int",
+    ),
+    pytest.param(json.dumps({"model": "m"}).encode(), "messages", "missing_required_parameter", id="no-messages"),
+    pytest.param(json.dumps({"model": "m", "messages": "hi"}).encode(), "messages", "invalid_type", id="messages-str"),
+    pytest.param(json.dumps({"model": "m", "messages": []}).encode(), "messages", "empty_array", id="messages-empty"),
+    pytest.param(
+        json.dumps({"model": "m", "messages": [{"content": "x"}]}).encode(), "messages[0].role", None, id="no-role"
+    ),
+    pytest.param(
+        json.dumps({"model": "m", "messages": [{"role": "user"}], "stream": "yes"}).encode(),
+        "stream",
+        "invalid_type",
+        id="stream-str",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "param", "code"), BAD_BODIES)
+def test_bad_chat_bodies_are_400_with_param(stack: Stack, raw: bytes, param: str | None, code: str | None) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        response = http.post("/v1/chat/completions", content=raw, headers={**AUTH, "content-type": "application/json"})
+    error = _assert_envelope(response, 400, param, code)
+    assert error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({"model": "e"}, "input", "missing_required_parameter"),
+        ({"model": "e", "input": 5}, "input", "invalid_type"),
+        ({"model": "e", "input": []}, "input", "empty_array"),
+        ({"input": "x"}, "model", "missing_required_parameter"),
+    ],
+)
+def test_bad_embeddings_bodies_are_400_with_param(stack: Stack, body: dict, param: str, code: str) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        _assert_envelope(http.post("/v1/embeddings", json=body, headers=AUTH), 400, param, code)
+
+
+def test_rejected_requests_produce_nothing(stack: Stack, prompt) -> None:
+    marker = prompt("rejected")
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        http.post(
+            "/v1/chat/completions", json={"model": 1, "messages": [{"role": "user", "content": marker}]}, headers=AUTH
+        )
+        http.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": marker}]})
+        ok = http.post(
+            "/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": marker + " fine"}]},
+            headers={**AUTH, "Prefer": "respond-async"},
+        )
+        assert ok.status_code == 202
+    # the accepted request after the rejected ones arrives; the rejected ones never do
+    wait_for(lambda: stack.stand_in.with_text(marker + " fine"), timeout_s=15)
+    assert len(stack.stand_in.with_text(marker)) == 1
+
+
+def test_body_over_the_limit_is_413(stack: Stack) -> None:
+    limit = stack.ingress.settings.max_body_bytes
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * (limit + 10)}]}
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        error = _assert_envelope(
+            http.post("/v1/chat/completions", json=body, headers=AUTH), 413, None, "request_too_large"
+        )
+    assert error["type"] == "invalid_request_error"
+
+
+def test_body_over_the_limit_without_content_length_is_413(stack: Stack) -> None:
+    limit = stack.ingress.settings.max_body_bytes
+
+    def chunks():
+        yield b'{"model": "m", "messages": [{"role": "user", "content": "'
+        for _ in range(limit // 1000 + 2):
+            yield b"y" * 1000
+        yield b'"}]}'
+
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        _assert_envelope(
+            http.post("/v1/chat/completions", content=chunks(), headers=AUTH), 413, None, "request_too_large"
+        )
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sk-wrong"}, {"Authorization": "Basic abc"}])
+def test_missing_or_wrong_key_is_401_and_never_echoed(stack: Stack, headers: dict[str, str]) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        response = http.post("/v1/chat/completions", json=body, headers=headers)
+        error = _assert_envelope(response, 401, None, "invalid_api_key")
+        assert "sk-wrong" not in response.text
+        _assert_envelope(http.get("/v1/batches", headers=headers), 401, None, "invalid_api_key")
+    assert error["type"] == "invalid_request_error"
+
+
+def test_sdk_with_a_wrong_key_raises_authentication_error(stack: Stack) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        stack.client(key="sk-nobody").chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+
+
+def test_unknown_route_405_and_query_validation_use_the_envelope(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        _assert_envelope(http.get("/v1/nothing-here"), 404, None, "unknown_url")
+        _assert_envelope(http.delete("/v1/chat/completions"), 405, None, "method_not_allowed")
+        _assert_envelope(http.get("/v1/batches", params={"limit": 0}), 400, "limit", "invalid_value")
+        _assert_envelope(http.get("/get-batch-status"), 400, "batch_id", "missing_required_parameter")
+
+
+def test_pending_cap_is_429_with_retry_after(stack: Stack, start_ingress, prompt) -> None:
+    carol = "sk-carol-" + prompt("key").replace(" ", "-")
+    server = start_ingress(max_pending_per_key=2, api_keys=f"{ALICE},{carol}")
+    headers = {"Authorization": f"Bearer {carol}", "Prefer": "respond-async"}
+    texts = (prompt("[hold] cap0"), prompt("[hold] cap1"), prompt("[hold] cap2"))
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as http:
+        answers = [
+            http.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": t}]})
+            for t in texts
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    wait_for(lambda: stack.stand_in.with_text(texts[0]) and stack.stand_in.with_text(texts[1]), timeout_s=15)
+    assert stack.stand_in.with_text(texts[2]) == [], "a request refused by the cap must not be produced"
+    error = _assert_envelope(answers[2], 429, None, "rate_limit_exceeded")
+    assert int(answers[2].headers["retry-after"]) >= 1 and error["type"] == "requests"
+    # other callers are not limited by carol's pending requests
+    alice = stack.client(base_url=server.base_url).chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": prompt("alice")}], extra_headers={"Prefer": "respond-async"}
+    )
+    assert alice.status_code == 202
+    with pytest.raises(openai.RateLimitError):
+        stack.client(key=carol, base_url=server.base_url).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": prompt("[hold] sdk-cap")}]
+        )
+
+
+def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prompt) -> None:
+    import base64
+    import os
+
+    from sqlalchemy import func, select
+
+    from batchgpt_infra.tables import requests
+    from ingress.auth import tenant_of
+    from ingress.fingerprint import fingerprint
+
+    marker = prompt("too-big-for-kafka")
+    noise = base64.b64encode(os.urandom(1_600_000)).decode()  # incompressible, over the broker's 1 MB limit
+    body = {"model": "m", "messages": [{"role": "user", "content": f"{marker} {noise}"}]}
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=60) as http:
+        response = http.post("/v1/chat/completions", json=body)
+    _assert_envelope(response, 503, None, "service_unavailable")
+    assert int(response.headers["retry-after"]) >= 1
+    print_ = fingerprint(tenant_of(ALICE), "/v1/chat/completions", body)
+    with stack.engine.connect() as conn:
+        kept = conn.execute(select(func.count()).where(requests.c.fingerprint == print_)).scalar_one()
+    assert kept == 0, "the requests row of a refused request must be removed"
+    assert stack.stand_in.with_text(marker) == []
+
+
+async def test_kafka_not_acknowledging_is_service_unavailable(unique_id: str) -> None:
+    dead = KafkaSettings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", topic_prefix=f"d{unique_id}.")
+    producer = AsyncProducer(producer_config(dead, **{"message.timeout.ms": 1500}))
+    producer.start()
+    publisher = RequestPublisher(
+        producer, TopicNames(dead.topic_prefix), reply_partition=None, timeout_seconds=1.0, retry_after_seconds=3
+    )
+    try:
+        with pytest.raises(ServiceUnavailable) as caught:
+            await publisher.publish(
+                request_id="req_dead",
+                endpoint=Endpoint.CHAT_COMPLETIONS,
+                body={"model": "m"},
+                tenant="t",
+                received_at=0,
+            )
+    finally:
+        await asyncio.to_thread(producer.stop, 0.5)
+    assert caught.value.status_code == 503 and caught.value.headers() == {"retry-after": "3"}

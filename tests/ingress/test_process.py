@@ -1,0 +1,216 @@
+"""The ``batch-gpt ingress`` process: flags, bad settings, SIGTERM draining, and the operational routes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+
+from tests.ingress.conftest import ALICE, BOB, Stack
+from tests.ingress.servers import free_port, ingress_env, spawn_ingress, wait_ready
+from tests.support.waiting import wait_for
+
+AUTH = {"Authorization": f"Bearer {ALICE}"}
+UPSTREAM_KEY = "sk-upstream-never-shown-4242"
+
+
+def _env(stack: Stack) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.kafka_bootstrap_servers,
+        "BATCHGPT_TOPIC_PREFIX": stack.kafka.topic_prefix,
+        "BATCHGPT_TOPIC_PARTITIONS": "2",
+        "BATCHGPT_DATABASE_URL": stack.database_url,
+        "BATCHGPT_API_KEYS": f"{ALICE},{BOB}",
+        "BATCHGPT_MAX_WAIT_S": "60",
+        "BATCHGPT_KEEPALIVE_S": "0.3",
+        "BATCHGPT_RESULT_RECHECK_S": "0.5",
+        "BATCHGPT_LOG_FORMAT": "json",
+        "BATCHGPT_LOG_LEVEL": "DEBUG",
+        "OPENAI_API_KEY": UPSTREAM_KEY,
+    }
+
+
+def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, prompt, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "ingress.log"
+    process = spawn_ingress(_env(stack), port, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        texts = [prompt(f"[hold] drain{i}") for i in range(3)]
+        answers: dict[str, httpx.Response] = {}
+        stream_lines: list[str] = []
+
+        def call(text: str) -> None:
+            body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+            answers[text] = httpx.post(f"{base}/v1/chat/completions", json=body, headers=AUTH, timeout=60)
+
+        def stream_call(text: str) -> None:
+            body = {"model": "m", "messages": [{"role": "user", "content": text}], "stream": True}
+            with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, headers=AUTH, timeout=60) as r:
+                stream_lines.extend(r.iter_lines())
+
+        threads = [threading.Thread(target=call, args=(t,)) for t in texts]
+        streamed = prompt("[hold] drain-stream")
+        threads.append(threading.Thread(target=stream_call, args=(streamed,)))
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: all(stack.stand_in.with_text(t) for t in [*texts, streamed]), timeout_s=20, what="accepted")
+
+        def held() -> bool:
+            metrics = httpx.get(f"{base}/metrics", timeout=5).text
+            return "batchgpt_ingress_held_calls 4.0" in metrics
+
+        wait_for(held, timeout_s=10, what="4 held calls")
+        process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=20)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for text in texts:
+        response = answers[text]
+        assert response.status_code == 202, response.text
+        request_id = response.json()["id"]
+        assert response.headers["location"] == f"/v1/chat/completions/{request_id}"
+        assert stack.stand_in.with_text(text)[0].request_id == request_id
+    assert any("req_" in line and '"error"' in line for line in stream_lines)
+    # nothing accepted is lost: the results arrive later and are served by another replica
+    for text in [*texts, streamed]:
+        message = stack.stand_in.with_text(text)[0]
+        stack.stand_in.answer(message)
+        done = httpx.get(f"{stack.base_url}/v1/chat/completions/{message.request_id}", headers=AUTH, timeout=30)
+        assert done.status_code == 200
+    logged = log.read_text()
+    assert "undelivered" not in logged and '"request accepted"' in logged
+    # neither the client keys nor the upstream key are ever logged
+    assert ALICE not in logged and BOB not in logged and UPSTREAM_KEY not in logged
+
+
+def test_bad_setting_exits_2_naming_the_variable(stack: Stack) -> None:
+    env = ingress_env({**_env(stack), "BATCHGPT_MAX_WAIT_S": "soon"})
+    result = subprocess.run(
+        [sys.executable, "-m", "batchgpt_infra.cli", "ingress"], env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert b"BATCHGPT_MAX_WAIT_S" in result.stderr
+
+
+def test_port_flag_overrides_the_environment(stack: Stack, tmp_path: Path) -> None:
+    port = free_port()
+    process = spawn_ingress({**_env(stack), "BATCHGPT_PORT": "1"}, port, tmp_path / "log")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_health_readiness_and_metrics(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as http:
+        assert http.get("/healthz").status_code == 200
+        ready = http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"kafka": "ok", "database": "ok", "replies": "ok"}
+        metrics = http.get("/metrics")
+        assert metrics.headers["content-type"].startswith("text/plain")
+        for name in (
+            "batchgpt_ingress_requests_accepted_total",
+            "batchgpt_ingress_requests_rejected_total",
+            "batchgpt_ingress_held_calls",
+            "batchgpt_ingress_replies_received_total",
+            "batchgpt_ingress_request_latency_seconds",
+            "batchgpt_ingress_reattach_total",
+            "batchgpt_ingress_cache_hits_total",
+        ):
+            assert name in metrics.text
+        http.post("/v1/chat/completions", content=b"nope", headers=AUTH)
+        rejected = stack.ingress.runtime.metrics.registry.get_sample_value(
+            "batchgpt_ingress_requests_rejected_total", {"reason": "invalid_json"}
+        )
+        assert rejected and rejected >= 1
+
+
+def test_readyz_is_503_when_the_database_is_gone(stack: Stack, start_ingress, tmp_path: Path) -> None:
+    # a private SQLite database whose directory disappears (the stack's own database stays untouched)
+    db_dir = tmp_path / "gone"
+    db_dir.mkdir()
+    server = start_ingress(database_url=f"sqlite:///{db_dir / 'x.sqlite3'}")
+    server.runtime.engine.dispose()
+    for item in db_dir.iterdir():
+        item.unlink()
+    db_dir.rmdir()
+    response = httpx.get(f"{server.base_url}/readyz", timeout=30)
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("unreachable")
+
+
+def test_openapi_describes_the_real_endpoints(stack: Stack) -> None:
+    document = httpx.get(f"{stack.base_url}/openapi.json", timeout=30).json()
+    paths = document["paths"]
+    expected = {
+        "/v1/chat/completions": {"post"},
+        "/v1/chat/completions/{request_id}": {"get"},
+        "/v1/embeddings": {"post"},
+        "/v1/batches": {"get"},
+        "/v1/batches/{batch_id}": {"get"},
+        "/v1/batches/{batch_id}/cancel": {"post"},
+        "/get-batch-status": {"get"},
+        "/healthz": {"get"},
+        "/readyz": {"get"},
+        "/metrics": {"get"},
+    }
+    for path, methods in expected.items():
+        assert methods <= set(paths[path]), path
+    chat = paths["/v1/chat/completions"]["post"]
+    schema = chat["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == {"model", "messages"}
+    assert {"202", "400", "401", "413", "429"} <= set(chat["responses"])
+    assert "HTTPBearer" in document["components"]["securitySchemes"]
+
+
+def test_unexpected_failure_is_a_500_envelope_with_a_request_id(stack: Stack, start_ingress, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    server = start_ingress(database_url=f"sqlite:///{tmp_path / 'broken.sqlite3'}")
+    with server.runtime.engine.begin() as conn:
+        conn.execute(text("DROP TABLE results"))  # a fault nobody handles: the table is gone
+    response = httpx.get(f"{server.base_url}/v1/chat/completions/req_x", headers=AUTH, timeout=30)
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "server_error"
+    assert response.headers["x-request-id"]
+    assert "DROP" not in response.text and "sqlite" not in response.text.lower()
+
+
+def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prompt) -> None:
+    import json
+    import time
+
+    from sqlalchemy import select
+
+    from batchgpt_infra.tables import results
+
+    server = start_ingress(result_ttl_seconds=60, purge_interval_seconds=0.2)
+    old, fresh = f"req_old{prompt('p').split('-')[-1]}", f"req_new{prompt('p').split('-')[-1]}"
+    with stack.engine.begin() as conn:
+        for request_id, completed_at in ((old, time.time() - 3600), (fresh, time.time())):
+            conn.execute(
+                results.insert().values(
+                    request_id=request_id, tenant="default", status="completed", status_code=200,
+                    body=json.dumps({"ok": True}), completed_at=completed_at,
+                )
+            )  # fmt: skip
+
+    def remaining() -> set[str]:
+        with stack.engine.connect() as conn:
+            rows = conn.execute(select(results.c.request_id).where(results.c.request_id.in_([old, fresh])))
+            return {row.request_id for row in rows}
+
+    wait_for(lambda: remaining() == {fresh}, timeout_s=10, what="the old result purged")
+    assert server.runtime.started

@@ -1,0 +1,161 @@
+"""Re-attach and cache: the same request again never makes a second batch line."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from simulator.answers import expected_chat_content
+from tests.ingress.conftest import ALICE, Stack
+from tests.support.waiting import wait_for
+
+AUTH = {"Authorization": f"Bearer {ALICE}"}
+
+
+def _chat(text: str, **extra: object) -> dict[str, object]:
+    return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def _metric(stack: Stack, name: str, **labels: str) -> float:
+    value = stack.ingress.runtime.metrics.registry.get_sample_value(name, labels or None)
+    return value or 0.0
+
+
+async def test_same_body_while_in_flight_attaches_to_the_same_request(stack: Stack, prompt) -> None:
+    text = prompt("[hold] reattach-body")
+    client = stack.async_client()
+    first = asyncio.ensure_future(
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    )
+    [message] = await asyncio.to_thread(wait_for, lambda: stack.stand_in.with_text(text), 15, 0.05, "produced")
+    # the SDK re-sending after its timeout: the same body again, while the first call is still held
+    second = asyncio.ensure_future(
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    )
+    await asyncio.to_thread(wait_for, lambda: len(stack.ingress.runtime.correlator) >= 2, 10, 0.05, "both calls held")
+    await asyncio.to_thread(stack.stand_in.release, message.request_id)
+    one, two = await asyncio.gather(first, second)
+    assert one.choices[0].message.content == two.choices[0].message.content == expected_chat_content(_chat(text))
+    assert one.id == two.id
+    assert len(stack.stand_in.with_text(text)) == 1, "a re-sent request must never be produced twice"
+    await client.close()
+
+
+def test_identical_concurrent_first_sends_produce_one_message(stack: Stack, prompt) -> None:
+    text = prompt("[hold] racing")
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+            return await asyncio.gather(
+                *(http.post("/v1/chat/completions", json=_chat(text), headers={"Prefer": "wait=0.5"}) for _ in range(6))
+            )
+
+    responses = asyncio.run(burst())
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["id"] for r in responses}) == 1
+    wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)
+    assert len(stack.stand_in.with_text(text)) == 1
+
+
+def test_idempotency_key_attaches_and_then_answers_from_the_stored_result(stack: Stack, prompt) -> None:
+    text = prompt("[hold] idem")
+    key = {"Idempotency-Key": prompt("key")}
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        first = http.post("/v1/chat/completions", json=_chat(text), headers={**key, "Prefer": "respond-async"})
+        # the same key with the body re-serialised differently (key order) still attaches
+        reordered = {"messages": [{"content": text, "role": "user"}], "model": "gpt-4o-mini"}
+        second = http.post("/v1/chat/completions", json=reordered, headers={**key, "Prefer": "respond-async"})
+        assert first.status_code == second.status_code == 202
+        assert first.json()["id"] == second.json()["id"]
+        stack.stand_in.release(wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)[0].request_id)
+        wait_for(lambda: http.get(first.headers["location"]).status_code == 200, timeout_s=15)
+        # cache off for this call: the Idempotency-Key still answers from the stored result
+        third = http.post("/v1/chat/completions", json=_chat(text), headers={**key, "Cache-Control": "no-cache"})
+        assert third.status_code == 200
+        assert third.json()["choices"][0]["message"]["content"] == expected_chat_content(_chat(text))
+    assert len(stack.stand_in.with_text(text)) == 1
+
+
+def test_idempotency_key_with_another_body_is_409(stack: Stack, prompt) -> None:
+    key = {"Idempotency-Key": prompt("key409"), "Prefer": "respond-async"}
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        assert http.post("/v1/chat/completions", json=_chat(prompt("a")), headers=key).status_code == 202
+        clash = http.post("/v1/chat/completions", json=_chat(prompt("b")), headers=key)
+    assert clash.status_code == 409
+    assert clash.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_finished_identical_request_is_served_from_the_cache(stack: Stack, prompt) -> None:
+    text = prompt("cache-hit")
+    client = stack.client()
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    hits_before = _metric(stack, "batchgpt_ingress_cache_hits_total")
+    again = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    assert again.id == first.id and again.choices[0].message.content == first.choices[0].message.content
+    assert _metric(stack, "batchgpt_ingress_cache_hits_total") == hits_before + 1
+    assert len(stack.stand_in.with_text(text)) == 1
+
+
+def test_no_cache_header_submits_a_finished_request_afresh(stack: Stack, prompt) -> None:
+    text = prompt("no-cache")
+    client = stack.client()
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    fresh = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"Cache-Control": "no-cache"},
+    )
+    assert fresh.id != first.id
+    assert len(stack.stand_in.with_text(text)) == 2
+
+
+def test_cache_off_submits_afresh_but_still_attaches_in_flight(stack: Stack, start_ingress, prompt) -> None:
+    server = start_ingress(cache="off")
+    client = stack.client(base_url=server.base_url)
+    done = prompt("cache-off")
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": done}])
+    second = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": done}])
+    assert first.id != second.id and len(stack.stand_in.with_text(done)) == 2
+    held = prompt("[hold] cache-off-inflight")
+    with httpx.Client(base_url=server.base_url, headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
+        ids = {http.post("/v1/chat/completions", json=_chat(held)).json()["id"] for _ in range(2)}
+    assert len(ids) == 1
+    wait_for(lambda: stack.stand_in.with_text(held), timeout_s=15)
+    assert len(stack.stand_in.with_text(held)) == 1
+
+
+def test_streamed_and_plain_calls_with_the_same_body_share_one_line(stack: Stack, prompt) -> None:
+    text = prompt("stream-shares")
+    client = stack.client()
+    plain = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True)
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == plain.choices[0].message.content
+    assert len(stack.stand_in.with_text(text)) == 1
+
+
+def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -> None:
+    import threading
+
+    text = prompt("[hold] sdk-timeout-resend")
+    # the SDK's own behaviour, shortened: read timeout, then it re-sends the very same request
+    client = stack.client(timeout=3.0, max_retries=1)
+    box: dict[str, object] = {}
+    caller = threading.Thread(
+        target=lambda: box.setdefault(
+            "c", client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+        )
+    )
+    caller.start()
+    [message] = wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)
+    # the first attempt timed out and the SDK re-sent it: both are waiting on the same request
+    wait_for(lambda: len(stack.ingress.runtime.correlator) >= 2, timeout_s=15, what="the SDK's re-send held")
+    stack.stand_in.answer(message)
+    caller.join(timeout=20)
+    completion = box["c"]
+    assert completion.choices[0].message.content == expected_chat_content(_chat(text))  # type: ignore[attr-defined]
+    assert len(stack.stand_in.with_text(text)) == 1
+    reattached = _metric(stack, "batchgpt_ingress_reattach_total", via="fingerprint")
+    assert reattached >= 1
