@@ -1,3 +1,22 @@
-"""batch-gpt collator service."""
+"""batch-gpt collator: windows requests from the requests topic into upstream OpenAI batches.
+
+How "exactly once" upstream is achieved (no request lost, none submitted twice):
+
+* Windows are ``stream.take_events(max, within=window)`` with concurrency 1; the body never raises
+  (faust acks a window even when its body raises), so offsets are committed only after the work.
+* Each window's new requests are first **reserved** in the database as ``pending`` batches
+  (``batches`` + ``batch_members`` in one transaction; ``UNIQUE(request_id, attempt)`` means a request
+  can be a line of one batch only, whichever worker wins). The batch id is derived from its members.
+* A reserved batch is then **driven** by the worker holding its lease: look upstream for a batch whose
+  metadata ``batchgpt_batch_id`` names it (a crash after the create), otherwise upload
+  ``<batch id>.jsonl`` and create; then record the upstream id and publish ``BatchEvent(submitted)``.
+  The file is rebuilt from the stored members, so a redelivered window, whatever its composition,
+  never produces a second batch. A crash after an upload leaves an orphan file upstream, never a batch.
+* A worker that dies leaves its pending batches leased; when the lease expires any worker's sweep
+  takes them over.
+* Upstream 429/5xx/timeouts/connection errors are retried with backoff (``Retry-After`` honoured);
+  after ``BATCHGPT_SUBMIT_MAX_ATTEMPTS`` the members get an error reply. A batch that is created and
+  fails later (``token_limit_exceeded`` included) is the resolver's to answer or resubmit.
+"""
 
 __all__: list[str] = []

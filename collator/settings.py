@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from batchgpt_infra.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
@@ -37,6 +39,47 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
     token_limit_max_resubmits: int = Field(
         default=10, ge=0, le=1000, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_MAX_RESUBMITS")
     )
+    window_max_requests: int = Field(
+        default=100_000, ge=1, le=1_000_000, validation_alias=env_var("BATCHGPT_WINDOW_MAX_REQUESTS")
+    )
+    """A window closes early once it holds this many messages (bounds memory)."""
+    lease_seconds: float = Field(default=300.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_COLLATOR_LEASE_S"))
+    """How long a worker owns a batch it is submitting (renewed before every upstream write; keep it above
+    ``BATCHGPT_UPSTREAM_TIMEOUT_S``); a crashed worker's reserved batches are taken over after it."""
+    sweep_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_COLLATOR_SWEEP_S")
+    )
+    """How often a worker looks for reserved batches whose submitter died (their lease expired)."""
+    submit_backoff_seconds: float = Field(
+        default=1.0, ge=0, le=600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_S")
+    )
+    """First retry delay after an upstream fault (doubled each attempt, with jitter)."""
+    submit_backoff_max_seconds: float = Field(
+        default=60.0, ge=0, le=3600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_MAX_S")
+    )
+    """Longest retry delay (a longer ``Retry-After`` is capped to this)."""
+    submit_concurrency: int = Field(
+        default=4, ge=1, le=64, validation_alias=env_var("BATCHGPT_SUBMIT_CONCURRENCY")
+    )
+    """How many batches one worker uploads and creates at the same time."""
+    upstream_lookup_pages: int = Field(
+        default=10, ge=1, le=1000, validation_alias=env_var("BATCHGPT_UPSTREAM_LOOKUP_PAGES")
+    )
+    """Most pages of ``GET /batches`` (100 each, newest first) searched for a batch already created."""
+    commit_interval_seconds: float = Field(
+        default=1.0, gt=0, le=60, validation_alias=env_var("BATCHGPT_COLLATOR_COMMIT_INTERVAL_S")
+    )
+    """How often acknowledged offsets are committed to Kafka."""
+    session_timeout_seconds: float = Field(
+        default=30.0, ge=6, le=300, validation_alias=env_var("BATCHGPT_COLLATOR_SESSION_TIMEOUT_S")
+    )
+    """Kafka group session timeout: how soon a crashed worker's partitions are handed to the others."""
+    test_crash_at: Literal["after_consume", "after_upload", "after_create", "after_db_write"] | None = Field(
+        default=None, validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
+    )
+    """Test hook: SIGKILL this process when it reaches this point (never set in production)."""
+    test_crash_count: int = Field(default=1, ge=1, le=1_000_000, validation_alias=env_var("BATCHGPT_TEST_CRASH_COUNT"))
+    """Test hook: crash the n-th time the point is reached."""
     metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
 
     @property

@@ -21,3 +21,27 @@ class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
     )
     lease_seconds: float = Field(default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_RESOLVER_LEASE_S"))
     metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
+    poll_jitter_fraction: float = Field(default=0.1, ge=0, le=0.9, validation_alias=env_var("BATCHGPT_POLL_JITTER"))
+    """Each poll interval is stretched or shrunk by up to this fraction, so batches do not poll in lockstep."""
+    max_backoff_seconds: float = Field(
+        default=300.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_RESOLVER_MAX_BACKOFF_S")
+    )
+    """Ceiling of the exponential backoff after upstream errors (a longer Retry-After still wins)."""
+    idle_scan_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=env_var("BATCHGPT_RESOLVER_SCAN_S"))
+    """Longest the worker idles before looking at the database again (batch events wake it sooner)."""
+    token_limit_wait_seconds: float = Field(
+        default=60.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_WAIT_S")
+    )
+    """Wait after a batch failed with ``token_limit_exceeded`` before its requests are resubmitted."""
+    token_limit_max_resubmits: int = Field(
+        default=10, ge=0, le=1000, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_MAX_RESUBMITS")
+    )
+    """Most attempts a request gets through ``token_limit_exceeded`` before it is answered 429."""
+    fanout_chunk_size: int = Field(default=500, ge=1, le=50_000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNK"))
+    """Replies published (and awaited) per chunk before their results are written to the database."""
+    worker_id: str | None = Field(default=None, max_length=100, validation_alias=env_var("BATCHGPT_RESOLVER_ID"))
+    """Lease owner name of this worker (default: host, pid and a random suffix)."""
+    test_crash_at: str | None = Field(
+        default=None, pattern=r"^mid_fanout:\d+$", validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
+    )
+    """Test hook: ``mid_fanout:N`` kills this process (SIGKILL) once N replies were delivered."""

@@ -122,7 +122,12 @@ def test_mixed_outcomes_reach_the_right_callers(stack_factory: Callable[..., Sta
 async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
     stack_factory: Callable[..., Stack], service: str
 ) -> None:
-    stack = stack_factory(window_ms=400, simulator_flags={"in_progress_seconds": 1.0})
+    stack = stack_factory(
+        window_ms=400,
+        simulator_flags={"in_progress_seconds": 1.0},
+        # a restarted collator takes over the batches its predecessor had reserved once their lease lapses
+        extra_env={"BATCHGPT_COLLATOR_LEASE_S": "3", "BATCHGPT_COLLATOR_SWEEP_S": "1"},
+    )
     client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=6, timeout=60)
     prompts = [(MODELS[i % 3], f"crash {service} {i} {uuid.uuid4().hex}") for i in range(120)]
     calls = [asyncio.ensure_future(client.chat.completions.create(**_body(m, p))) for m, p in prompts]

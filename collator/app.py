@@ -1,0 +1,195 @@
+"""The composition root: ``create_app(settings)`` wires the faust worker, database, Kafka producer and upstream.
+
+What it does: one faust agent (concurrency 1) reads the requests topic as raw bytes in processing-time
+tumbling windows (``stream.take_events(max, within=window)``) and hands each window to the
+:class:`~collator.pipeline.WindowProcessor`; a timer sweeps batches abandoned by dead workers. Offsets
+are committed only for windows whose body returned. Example::
+
+    collator = create_app(settings)
+    async with collator.running():
+        ...  # windows are processed until the block exits
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import faust
+from faust.contrib.asgi import faust_app_running
+from openai import AsyncOpenAI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from batchgpt_infra.db import make_engine
+from batchgpt_infra.kafka import AsyncProducer, producer_config
+from batchgpt_infra.openai_client import make_openai_client
+from collator.crash import CrashHook
+from collator.intake import RawRecord
+from collator.metrics import CollatorMetrics
+from collator.pipeline import Limits, WindowProcessor
+from collator.publisher import Publisher
+from collator.settings import CollatorSettings
+from collator.submitter import Submitter
+
+__all__ = ["Collator", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+_STOP_TIMEOUT_S = 30.0
+
+
+def _hard_exit() -> None:
+    logging.shutdown()
+    os._exit(1)
+
+
+class Collator:
+    """One collator worker: its faust app, processor and I/O resources."""
+
+    def __init__(
+        self,
+        settings: CollatorSettings,
+        *,
+        engine: Engine,
+        producer: AsyncProducer,
+        client: AsyncOpenAI,
+        metrics: CollatorMetrics,
+        crash_hook: CrashHook,
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.producer = producer
+        self.client = client
+        self.metrics = metrics
+        self.owner = owner
+        self.processor = WindowProcessor(
+            engine=engine,
+            publisher=Publisher(producer, settings.topics),
+            submitter=Submitter(
+                client,
+                metrics=metrics,
+                max_attempts=settings.submit_max_attempts,
+                backoff_s=settings.submit_backoff_seconds,
+                backoff_max_s=settings.submit_backoff_max_seconds,
+                lookup_pages=settings.upstream_lookup_pages,
+            ),
+            metrics=metrics,
+            limits=Limits(
+                max_batch_requests=settings.max_batch_requests,
+                max_batch_bytes=settings.max_batch_bytes,
+                lease_s=settings.lease_seconds,
+                submit_concurrency=settings.submit_concurrency,
+            ),
+            owner=owner,
+            crash_hook=crash_hook,
+        )
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._on_stuck: Callable[[], None] = _hard_exit
+        self.faust_app = self._build_faust_app()
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group (the faust app id): stable across restarts, shared by all workers."""
+        return f"{self.settings.topic_prefix}collator"
+
+    def _build_faust_app(self) -> faust.App:
+        settings = self.settings
+        app = faust.App(
+            self.group_id,
+            broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+            store="memory://",
+            web_enabled=False,
+            topic_partitions=settings.topic_partitions,
+            topic_disable_leader=True,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=settings.commit_interval_seconds,
+            broker_commit_every=1000,
+            broker_session_timeout=settings.session_timeout_seconds,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 4),
+            autodiscover=False,
+        )
+        topic = app.topic(
+            settings.topics.requests, key_type=bytes, value_type=bytes, key_serializer="raw",
+            value_serializer="raw", allow_empty=True,
+        )
+        max_events = settings.window_max_requests
+        within = settings.window_seconds
+
+        async def collate(stream: Any) -> None:
+            async for events in stream.take_events(max_events, within=within):
+                records = [
+                    RawRecord(topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
+                              key=e.message.key, value=e.message.value)
+                    for e in events
+                ]
+                await self._shielded(self.processor.process_window(records))
+
+        async def sweep() -> None:
+            await self._shielded(self.processor.sweep())
+
+        app.agent(topic, name=f"{self.group_id}.collate", concurrency=1)(collate)
+        app.timer(interval=settings.sweep_interval_seconds)(sweep)
+        return app
+
+    async def _shielded(self, work: Any) -> None:
+        """Run ``work`` to completion even if the agent is cancelled during shutdown."""
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        await asyncio.shield(task)
+
+    async def wait_idle(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
+        """Wait for the window or sweep in progress (if any) to finish.
+
+        If it does not finish in time the process exits at once (status 1), before Kafka could commit
+        the window's offsets: the window is then redelivered rather than lost.
+        """
+        if not self._inflight:
+            return
+        _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout_s)
+        if pending:
+            logger.critical("in-flight window did not finish during shutdown; exiting without committing")
+            self._on_stuck()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Collator]:
+        """Start the producer and the faust worker; on exit, finish in-flight work, stop consuming, close."""
+        self.producer.start()
+        try:
+            async with faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S):
+                try:
+                    yield self
+                finally:
+                    await self.wait_idle()
+            await self.wait_idle()  # a window that started during the first wait
+        finally:
+            await asyncio.to_thread(self.producer.stop)
+            await self.client.close()
+
+
+def create_app(
+    settings: CollatorSettings,
+    *,
+    engine: Engine | None = None,
+    client: AsyncOpenAI | None = None,
+    registry: CollectorRegistry | None = None,
+    crash_hook: CrashHook | None = None,
+    owner: str | None = None,
+) -> Collator:
+    """Build a collator worker from its settings (nothing connects until :meth:`Collator.running`)."""
+    return Collator(
+        settings,
+        engine=engine or make_engine(settings.database_url),
+        producer=AsyncProducer(producer_config(settings)),
+        client=client or make_openai_client(settings),
+        metrics=CollatorMetrics(registry),
+        crash_hook=crash_hook or CrashHook(settings.test_crash_at, settings.test_crash_count),
+        owner=owner or f"collator-{uuid.uuid4().hex[:12]}",
+    )

@@ -1,0 +1,295 @@
+"""The window body: from a window's raw records to reserved, submitted and recorded batches.
+
+Order of work for one window (each step idempotent, so a redelivered window is harmless):
+
+1. sort the records: poison → dead-letter topic (awaited);
+2. drop members already in a batch, plan the rest (tenant/endpoint/model, caps) and **reserve**
+   them as ``pending`` batches in one transaction;
+3. **drive** every pending batch this window touches: claim its lease, find-or-create upstream,
+   record it (``mark_submitted``), publish ``BatchEvent(submitted)``; or, when upstream stays
+   unavailable, answer its members with an error and close it.
+
+The body never raises: database and Kafka faults are retried here with backoff; anything
+unexpected ends the process (``os._exit``) so that the window is never acknowledged unprocessed.
+A periodic :meth:`WindowProcessor.sweep` drives pending batches whose submitter died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confluent_kafka import KafkaException
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from batchgpt_infra.kafka import DeliveryError
+from collator import repository, submissions
+from collator.backoff import retry_delay
+from collator.crash import CrashHook
+from collator.errors import ReservationConflict
+from collator.failures import failure_reply
+from collator.intake import RawRecord, dead_letter_for, sort_window
+from collator.lines import jsonl_line
+from collator.metrics import CollatorMetrics
+from collator.planning import plan_window
+from collator.publisher import Publisher
+from collator.submitter import SubmitOutcome, Submitter
+from schemas.messages import BatchEvent, DeadLetter, RequestCounts, RequestMessage
+from schemas.status import BatchEventKind, BatchStatus, Endpoint
+
+__all__ = ["Limits", "WindowProcessor"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_TRANSIENT = (OperationalError, DBAPIError, DeliveryError, KafkaException, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps and timings the processor works with."""
+
+    max_batch_requests: int
+    max_batch_bytes: int
+    lease_s: float
+    submit_concurrency: int = 4
+    retry_backoff_s: float = 0.5
+    retry_backoff_max_s: float = 30.0
+
+
+def _die() -> None:
+    logging.shutdown()
+    os._exit(1)
+
+
+class WindowProcessor:
+    """Processes windows and sweeps abandoned batches; one per worker."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        publisher: Publisher,
+        submitter: Submitter,
+        metrics: CollatorMetrics,
+        limits: Limits,
+        owner: str,
+        crash_hook: CrashHook | None = None,
+        fatal: Callable[[], None] = _die,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._submitter = submitter
+        self._metrics = metrics
+        self._limits = limits
+        self.owner = owner
+        self._crash = crash_hook or CrashHook()
+        self._fatal = fatal
+        self._clock = clock
+        self._driving: set[str] = set()
+        self._known: dict[str, repository.PendingBatch] = {}
+        """Batches this worker just reserved, as reserved (saves re-reading them from the database)."""
+        self._submit_slots = asyncio.Semaphore(limits.submit_concurrency)
+
+    async def process_window(self, records: Sequence[RawRecord]) -> None:
+        """Handle one window completely; never raises (a fatal fault ends the process)."""
+        started = time.monotonic()
+        try:
+            await self._process(records)
+        except Exception:  # the body must never raise: an exception would ack the window unprocessed
+            logger.critical("fatal error in the window body; exiting without acking", exc_info=True)
+            self._fatal()
+            raise
+        finally:
+            self._metrics.window_seconds.observe(time.monotonic() - started)
+
+    async def sweep(self) -> None:
+        """Drive pending batches whose lease expired (their worker died); never raises."""
+        try:
+            stale = await self._retrying("db.stale_pending", lambda: self._db(
+                repository.stale_pending, self._engine, now=self._clock()))
+            for batch_id in stale:
+                logger.info("taking over an abandoned batch", extra={"batch_id": batch_id})
+            await asyncio.gather(*(self.drive(batch_id) for batch_id in stale))
+        except Exception:
+            logger.critical("fatal error in the sweep; exiting", exc_info=True)
+            self._fatal()
+            raise
+
+    async def _process(self, records: Sequence[RawRecord]) -> None:
+        window = sort_window(records)
+        self._metrics.windows.inc()
+        self._metrics.window_messages.observe(len(records))
+        self._crash("after_consume")
+        await self._dead_letter(list(window.dead_letters))
+        to_drive = await self._reserve(list(window.requests), window.sources)
+        await asyncio.gather(*(self.drive(batch_id) for batch_id in to_drive))
+        logger.info(
+            "window processed",
+            extra={"messages": len(records), "requests": len(window.requests),
+                   "dead_letters": len(window.dead_letters), "batches": len(to_drive)},
+        )
+
+    async def _dead_letter(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        await self._retrying("kafka.dead_letters", functools.partial(self._publisher.dead_letters, letters))
+        for letter in letters:
+            self._metrics.dead_letters.labels(reason=letter.reason).inc()
+
+    async def _reserve(self, requests: list[RequestMessage], sources: dict[tuple[str, int], RawRecord]) -> list[str]:
+        """Reserve the window's new requests as pending batches; the pending batch ids to drive."""
+        rounds = 0
+        too_large: set[tuple[str, int]] = set()
+        while True:
+            rounds += 1
+            keys = [(r.request_id, r.attempt) for r in requests]
+            existing = await self._retrying(
+                "db.existing_members", functools.partial(self._db, repository.existing_members, self._engine, keys)
+            )
+            fresh = [r for r in requests if (r.request_id, r.attempt) not in existing]
+            plan = plan_window(
+                fresh, max_requests=self._limits.max_batch_requests, max_bytes=self._limits.max_batch_bytes
+            )
+            await self._dead_letter([
+                dead_letter_for(sources[line.key], "too_large",
+                                f"the JSONL line is {len(line.data)} bytes, above BATCHGPT_MAX_BATCH_BYTES")
+                for line in plan.oversized if line.key not in too_large
+            ])
+            too_large.update(line.key for line in plan.oversized)
+            now = self._clock()
+            try:
+                await self._retrying("db.reserve", functools.partial(
+                    self._db, repository.reserve, self._engine, plan.batches, owner=self.owner, now=now,
+                    lease_s=self._limits.lease_s))
+            except ReservationConflict:
+                logger.info("reservation conflict; re-planning", extra={"round": rounds})
+                if rounds > 3:
+                    await asyncio.sleep(retry_delay(rounds - 3, base_s=0.05, cap_s=2.0))
+                continue
+            self._metrics.duplicates.inc(len(existing))
+            pending_existing = {
+                batch_id for batch_id, status in existing.values() if status == BatchStatus.PENDING.value
+            }
+            for p in plan.batches:
+                self._known[p.batch_id] = repository.PendingBatch(
+                    batch_id=p.batch_id, tenant=p.tenant, endpoint=p.endpoint, model=p.model, created_at=now,
+                    submit_attempts=0, requests=tuple(line.request for line in p.lines), content=p.content)
+            return [p.batch_id for p in plan.batches] + sorted(pending_existing)
+
+    async def drive(self, batch_id: str) -> None:
+        """Submit one pending batch if we can claim it, and record the outcome."""
+        if batch_id in self._driving:
+            return
+        self._driving.add(batch_id)
+        try:
+            async with self._submit_slots:
+                await self._drive(batch_id)
+        finally:
+            self._driving.discard(batch_id)
+            self._known.pop(batch_id, None)
+
+    async def _drive(self, batch_id: str) -> None:
+        claimed = await self._retrying("db.claim", lambda: self._db(
+            repository.claim, self._engine, batch_id, owner=self.owner, now=self._clock(),
+            lease_s=self._limits.lease_s))
+        if not claimed:
+            return
+        batch = self._known.get(batch_id) or await self._retrying(
+            "db.load_pending", lambda: self._db(repository.load_pending, self._engine, batch_id))
+        if batch is None:
+            return
+        content = batch.content or b"".join(jsonl_line(request) for request in batch.requests)
+
+        async def keep_lease(attempt: int) -> bool:
+            return bool(await self._retrying("db.renew_lease", lambda: self._db(
+                repository.renew_lease, self._engine, batch_id, owner=self.owner, now=self._clock(),
+                lease_s=self._limits.lease_s, attempts=attempt)))
+
+        outcome = await self._submitter.submit(
+            batch_id, content=content, endpoint=batch.endpoint, not_before=batch.created_at,
+            attempts_so_far=batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
+        )
+        if outcome.batch is not None:
+            await self._record_submitted(batch, outcome, len(content))
+        elif outcome.error is not None:
+            await self._record_failed(batch, outcome)
+        else:
+            logger.warning("lost the lease while submitting", extra={"batch_id": batch_id})
+
+    async def _record_submitted(self, batch: repository.PendingBatch, outcome: SubmitOutcome, size: int) -> None:
+        upstream = outcome.batch
+        assert upstream is not None
+        now = self._clock()
+        try:
+            status = BatchStatus(upstream.status)
+        except ValueError:
+            status = BatchStatus.VALIDATING
+        recorded = await self._retrying("db.mark_submitted", lambda: self._db(
+            submissions.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
+            input_file_id=upstream.input_file_id, status=status.value, attempts=outcome.attempts, now=now))
+        self._crash("after_db_write")
+        if not recorded:
+            return
+        self._metrics.batches.labels(outcome="adopted" if outcome.adopted else "submitted").inc()
+        self._metrics.lines.inc(len(batch.requests))
+        self._metrics.bytes.inc(size)
+        event = BatchEvent(
+            batch_id=batch.batch_id, kind=BatchEventKind.SUBMITTED, status=status, upstream_batch_id=upstream.id,
+            endpoint=Endpoint(batch.endpoint), model=batch.model,
+            request_counts=RequestCounts(total=len(batch.requests)), occurred_at=now,
+        )
+        await self._retrying("kafka.batch_event", lambda: self._publisher.batch_event(event))
+        logger.info(
+            "batch submitted",
+            extra={"batch_id": batch.batch_id, "upstream_batch_id": upstream.id, "lines": len(batch.requests),
+                   "bytes": size, "model": batch.model, "adopted": outcome.adopted, "attempts": outcome.attempts},
+        )
+
+    async def _record_failed(self, batch: repository.PendingBatch, outcome: SubmitOutcome) -> None:
+        error = outcome.error
+        assert error is not None
+        now = self._clock()
+        pairs = [(r, failure_reply(r, batch_id=batch.batch_id, error=error, now=now)) for r in batch.requests]
+        await self._retrying("kafka.replies", lambda: self._publisher.replies(pairs))
+        await self._retrying("db.mark_failed", lambda: self._db(
+            submissions.mark_failed, self._engine, batch, error=str(error), replies=[p[1] for p in pairs],
+            attempts=outcome.attempts, now=now))
+        self._metrics.batches.labels(outcome="failed").inc()
+        self._metrics.failed_requests.inc(len(pairs))
+        event = BatchEvent(
+            batch_id=batch.batch_id, kind=BatchEventKind.TERMINAL, status=BatchStatus.FAILED,
+            endpoint=Endpoint(batch.endpoint), model=batch.model, error=str(error),
+            request_counts=RequestCounts(total=len(pairs), failed=len(pairs)), occurred_at=now,
+        )
+        await self._retrying("kafka.batch_event", lambda: self._publisher.batch_event(event))
+        logger.error("batch could not be submitted; members answered with an error",
+                     extra={"batch_id": batch.batch_id, "lines": len(pairs), "error": str(error)})
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def _retrying(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` until it succeeds, backing off on database and Kafka faults."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except (ReservationConflict, IntegrityError):
+                raise
+            except _TRANSIENT as exc:
+                attempt += 1
+                self._metrics.internal_retries.labels(operation=operation).inc()
+                delay = retry_delay(attempt, base_s=self._limits.retry_backoff_s,
+                                    cap_s=self._limits.retry_backoff_max_s)
+                logger.warning("transient fault, retrying", extra={"operation": operation, "error": str(exc),
+                                                                   "attempt": attempt, "delay_s": round(delay, 3)})
+                await asyncio.sleep(delay)

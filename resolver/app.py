@@ -1,0 +1,112 @@
+"""The resolver's composition root: builds the engine, OpenAI client, producer and metrics from
+``ResolverSettings`` and runs the worker loop plus the batch-event wake-ups until stopped.
+
+::
+
+    stop = asyncio.Event()
+    await run(settings, stop=stop)          # returns once stop is set and in-flight steps ended
+
+    async with running_resolver(settings) as resolver:   # tests: run in the background
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from openai import AsyncOpenAI
+from prometheus_client import CollectorRegistry
+
+from batchgpt_infra.db import make_engine
+from batchgpt_infra.kafka import AsyncProducer, producer_config
+from batchgpt_infra.openai_client import make_openai_client
+from resolver.context import WorkerContext
+from resolver.crash import CrashHook
+from resolver.metrics import ResolverMetrics
+from resolver.publisher import Publisher
+from resolver.settings import ResolverSettings
+from resolver.upstream import Upstream
+from resolver.wakeups import consume_wakeups
+from resolver.worker import run_worker
+
+__all__ = ["RunningResolver", "default_worker_id", "run", "running_resolver"]
+
+logger = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: unique per process start, readable in the ``lease_owner`` column."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RunningResolver:
+    """A resolver started by :func:`running_resolver`: its stop switch, metrics and worker id."""
+
+    stop: asyncio.Event
+    metrics: ResolverMetrics
+    owner: str
+    task: asyncio.Task[None]
+
+
+async def run(
+    settings: ResolverSettings,
+    *,
+    stop: asyncio.Event,
+    metrics: ResolverMetrics | None = None,
+    openai_client: AsyncOpenAI | None = None,
+    owner: str | None = None,
+) -> None:
+    """Run one resolver worker until ``stop`` is set (the topics and schema must exist)."""
+    metrics = metrics or ResolverMetrics()
+    owner = owner or settings.worker_id or default_worker_id()
+    engine = make_engine(settings.database_url)
+    client = openai_client or make_openai_client(settings)
+    producer = AsyncProducer(producer_config(settings))
+    producer.start()
+    ctx = WorkerContext(
+        settings=settings,
+        engine=engine,
+        upstream=Upstream(client),
+        publisher=Publisher(producer, settings.topics),
+        metrics=metrics,
+        owner=owner,
+        crash=CrashHook(settings.test_crash_at),
+    )
+    wake = asyncio.Event()
+    wakeups = asyncio.create_task(consume_wakeups(settings, wake, stop), name="resolver-wakeups")
+    logger.info("resolver started", extra={"owner": owner, "poll_interval_s": settings.poll_interval_seconds})
+    try:
+        await run_worker(ctx, wake, stop)
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(wakeups, timeout=10)
+        await asyncio.to_thread(producer.stop, 10.0)
+        await ctx.upstream.close()
+        engine.dispose()
+        logger.info("resolver stopped", extra={"owner": owner})
+
+
+@contextlib.asynccontextmanager
+async def running_resolver(
+    settings: ResolverSettings, *, registry: CollectorRegistry | None = None, owner: str | None = None
+) -> AsyncIterator[RunningResolver]:
+    """Run a resolver in the background of the current event loop; stop it cleanly on exit."""
+    stop = asyncio.Event()
+    metrics = ResolverMetrics(registry)
+    owner = owner or settings.worker_id or default_worker_id()
+    task = asyncio.create_task(run(settings, stop=stop, metrics=metrics, owner=owner), name=f"resolver-{owner}")
+    handle = RunningResolver(stop=stop, metrics=metrics, owner=owner, task=task)
+    try:
+        yield handle
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)

@@ -1,0 +1,30 @@
+"""What every part of a resolver worker shares: settings, database, upstream, publisher, metrics, identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from resolver.crash import CrashHook
+from resolver.metrics import ResolverMetrics
+from resolver.publisher import Publisher
+from resolver.settings import ResolverSettings
+from resolver.upstream import Upstream
+
+__all__ = ["WorkerContext"]
+
+
+@dataclass
+class WorkerContext:
+    """The dependencies of one worker, built by the composition root (:mod:`resolver.app`)."""
+
+    settings: ResolverSettings
+    engine: Engine
+    upstream: Upstream
+    publisher: Publisher
+    metrics: ResolverMetrics
+    owner: str
+    crash: CrashHook = field(default_factory=lambda: CrashHook(None))
+    failures: dict[str, int] = field(default_factory=dict)
+    """Consecutive upstream errors per batch (drives the backoff)."""

@@ -1,0 +1,50 @@
+"""The resolver's Prometheus metrics, on a registry per worker instance (two workers can share a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["ResolverMetrics"]
+
+
+class ResolverMetrics:
+    """Open batches by state (resolved ones by terminal state), status changes, lines answered, fan-out
+    latency, tokens and estimated saving."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.batches = Gauge(
+            "batchgpt_resolver_open_batches", "Batches not yet resolved, by upstream status.", ["status"], registry=r
+        )
+        self.status_changes = Counter(
+            "batchgpt_resolver_status_changes", "Upstream status changes seen, by new status.", ["status"], registry=r
+        )
+        self.polls = Counter("batchgpt_resolver_polls", "Upstream batch polls.", registry=r)
+        self.upstream_errors = Counter(
+            "batchgpt_resolver_upstream_errors", "Failed upstream calls.", ["operation"], registry=r
+        )
+        self.lines = Counter(
+            "batchgpt_resolver_lines",
+            "Batch lines handled, by outcome (completed, failed, resubmitted).",
+            ["outcome"],
+            registry=r,
+        )
+        self.batches_resolved = Counter(
+            "batchgpt_resolver_batches_resolved", "Batches fully answered, by terminal status.", ["status"], registry=r
+        )
+        self.fanout_seconds = Histogram(
+            "batchgpt_resolver_fanout_seconds",
+            "Time from the upstream terminal state to the last reply published.",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+            registry=r,
+        )
+        self.tokens = Counter(
+            "batchgpt_resolver_tokens", "Tokens used by resolved batches.", ["model", "kind"], registry=r
+        )
+        self.saving_usd = Counter(
+            "batchgpt_resolver_estimated_saving_usd",
+            "Estimated saving against synchronous prices of resolved batches (USD).",
+            ["model"],
+            registry=r,
+        )

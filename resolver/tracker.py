@@ -1,0 +1,243 @@
+"""One step on a claimed batch: send a requested cancel, poll upstream, record a status change, and at a
+terminal state fan out; then release the lease with the next poll time (interval with jitter, or backoff)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from batchgpt_infra.kafka import DeliveryError
+from batchgpt_infra.pricing import estimate_saving
+from resolver.context import WorkerContext
+from resolver.errors import LeaseLostError, UpstreamConflictError, UpstreamError
+from resolver.fanout import FanoutResult, resolve_terminal
+from resolver.leases import release
+from resolver.repository import (
+    BatchRow,
+    StatusUpdate,
+    forget_file,
+    load_batch,
+    mark_gone,
+    mark_resolved,
+    record_tokens,
+    update_status,
+)
+from resolver.schedule import backoff_delay_seconds, poll_delay_seconds
+from resolver.upstream import UpstreamBatch
+from schemas import BatchEvent, BatchEventKind, BatchStatus, Endpoint, RequestCounts, TokenUsage
+
+__all__ = ["step"]
+
+logger = logging.getLogger(__name__)
+
+_CANCELLABLE = (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING)
+_RUNNING = (BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.CANCELLING)
+_GONE_AFTER_404S = 3
+"""Consecutive 404s after which a batch (or result file) is taken as gone upstream, so nobody waits forever."""
+
+
+def _event(batch: BatchRow, kind: BatchEventKind, *, error: str | None = None) -> BatchEvent:
+    endpoint = batch.endpoint if batch.endpoint in {e.value for e in Endpoint} else None
+    return BatchEvent(
+        batch_id=batch.id,
+        kind=kind,
+        status=batch.status,
+        upstream_batch_id=batch.upstream_batch_id,
+        endpoint=Endpoint(endpoint) if endpoint else None,
+        model=batch.model,
+        request_counts=RequestCounts(
+            total=batch.line_count, completed=batch.request_completed, failed=batch.request_failed
+        ),
+        usage=TokenUsage(
+            input_tokens=batch.input_tokens,
+            output_tokens=batch.output_tokens,
+            total_tokens=batch.input_tokens + batch.output_tokens,
+        ),
+        error=error,
+    )
+
+
+async def _cancel(ctx: WorkerContext, batch: BatchRow) -> UpstreamBatch:
+    """Carry out a requested cancel: check the status first, cancel once, re-read on a 409."""
+    assert batch.upstream_batch_id is not None
+    current = await ctx.upstream.retrieve(batch.upstream_batch_id)
+    if current.status not in _CANCELLABLE:
+        return current
+    try:
+        cancelled = await ctx.upstream.cancel(batch.upstream_batch_id)
+    except UpstreamConflictError:
+        return await ctx.upstream.retrieve(batch.upstream_batch_id)
+    logger.info("batch cancel sent upstream", extra={"batch_id": batch.id, "status": cancelled.status.value})
+    return cancelled
+
+
+async def _record(ctx: WorkerContext, batch: BatchRow, seen: UpstreamBatch) -> BatchRow:
+    """Store what the poll saw; on a status change publish an event and move request states."""
+    changed = seen.status is not batch.status or (seen.status.is_terminal and batch.terminal_at is None)
+    now = time.time()
+    update = StatusUpdate(
+        status=seen.status,
+        output_file_id=seen.output_file_id,
+        error_file_id=seen.error_file_id,
+        errors=seen.errors,
+        total=seen.total,
+        completed=seen.completed,
+        failed=seen.failed,
+        input_tokens=seen.input_tokens,
+        output_tokens=seen.output_tokens,
+    )
+    await asyncio.to_thread(
+        update_status,
+        ctx.engine,
+        batch_id=batch.id,
+        update_=update,
+        changed=changed,
+        now=now,
+        requests_running=seen.status in _RUNNING,
+    )
+    fresh = await asyncio.to_thread(load_batch, ctx.engine, batch.id)
+    assert fresh is not None
+    if changed:
+        ctx.metrics.status_changes.labels(seen.status.value).inc()
+        kind = BatchEventKind.TERMINAL if seen.status.is_terminal else BatchEventKind.STATUS_CHANGED
+        error = str(seen.errors[0].get("message")) if seen.errors else None
+        await ctx.publisher.event(_event(fresh, kind, error=error))
+        logger.info(
+            "batch status changed",
+            extra={"batch_id": batch.id, "from": batch.status.value, "to": seen.status.value},
+        )
+    return fresh
+
+
+async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> None:
+    """Mark the batch resolved, publish ``resolved``, and count its tokens and saving."""
+    now = time.time()
+    if batch.input_tokens == 0 and batch.output_tokens == 0 and (result.input_tokens or result.output_tokens):
+        await asyncio.to_thread(
+            record_tokens,
+            ctx.engine,
+            batch_id=batch.id,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
+        batch = await asyncio.to_thread(load_batch, ctx.engine, batch.id) or batch
+    await asyncio.to_thread(mark_resolved, ctx.engine, batch_id=batch.id, owner=ctx.owner, now=now)
+    await ctx.publisher.event(_event(batch, BatchEventKind.RESOLVED))
+    metrics = ctx.metrics
+    metrics.batches_resolved.labels(batch.status.value).inc()
+    if batch.terminal_at is not None:
+        metrics.fanout_seconds.observe(max(0.0, now - batch.terminal_at))
+    metrics.tokens.labels(batch.model, "input").inc(batch.input_tokens)
+    metrics.tokens.labels(batch.model, "output").inc(batch.output_tokens)
+    saving = estimate_saving(batch.model, batch.input_tokens, batch.output_tokens)
+    if saving is not None:
+        metrics.saving_usd.labels(batch.model).inc(saving.saving_usd)
+    logger.info(
+        "batch resolved",
+        extra={
+            "batch_id": batch.id,
+            "status": batch.status.value,
+            "answered": result.answered,
+            "resubmitted": result.resubmitted,
+        },
+    )
+
+
+async def _handle_gone(ctx: WorkerContext, batch_id: str, exc: UpstreamError) -> None:
+    """Give up on what the upstream keeps answering 404 for: the batch fails, or the file is dropped."""
+    now = time.time()
+    if exc.operation == "files.content" and exc.resource:
+        await asyncio.to_thread(forget_file, ctx.engine, batch_id=batch_id, file_id=exc.resource)
+        logger.warning("result file gone upstream", extra={"batch_id": batch_id, "file_id": exc.resource})
+        return
+    message = f"The upstream batch {exc.resource} no longer exists."
+    await asyncio.to_thread(mark_gone, ctx.engine, batch_id=batch_id, message=message, now=now)
+    batch = await asyncio.to_thread(load_batch, ctx.engine, batch_id)
+    if batch is not None:
+        ctx.metrics.status_changes.labels(batch.status.value).inc()
+        await ctx.publisher.event(_event(batch, BatchEventKind.TERMINAL, error=message))
+    logger.warning("batch gone upstream", extra={"batch_id": batch_id, "upstream_batch_id": exc.resource})
+
+
+async def _release(ctx: WorkerContext, batch_id: str, *, next_poll_at: float, cancel_poll_at: float) -> None:
+    await asyncio.to_thread(
+        release,
+        ctx.engine,
+        batch_id=batch_id,
+        owner=ctx.owner,
+        next_poll_at=next_poll_at,
+        cancel_poll_at=cancel_poll_at,
+    )
+
+
+async def step(ctx: WorkerContext, batch_id: str) -> None:
+    """Advance one leased batch as far as it goes now, then release it (never raises but on cancellation)."""
+    settings = ctx.settings
+    try:
+        batch = await asyncio.to_thread(load_batch, ctx.engine, batch_id)
+        if batch is None or batch.resolved_at is not None or batch.upstream_batch_id is None:
+            return
+        # a terminal status we have not seen ourselves (e.g. the collator adopted an upstream batch that had
+        # already finished) still needs one poll: the file ids and counts come from upstream
+        if not batch.status.is_terminal or batch.terminal_at is None:
+            if batch.cancel_requested and batch.status in _CANCELLABLE:
+                seen = await _cancel(ctx, batch)
+            else:
+                seen = await ctx.upstream.retrieve(batch.upstream_batch_id)
+            ctx.metrics.polls.inc()
+            batch = await _record(ctx, batch, seen)
+        now = time.time()
+        next_poll_at = now + poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)
+        if batch.status.is_terminal:
+            result = await resolve_terminal(ctx, batch)
+            if result.resolved:
+                await _finish(ctx, batch, result)
+                ctx.failures.pop(batch_id, None)
+                return
+            next_poll_at = result.retry_at or next_poll_at
+        ctx.failures.pop(batch_id, None)
+        await _release(ctx, batch_id, next_poll_at=next_poll_at, cancel_poll_at=time.time())
+    except LeaseLostError:
+        logger.warning("lease lost; another worker owns the batch now", extra={"batch_id": batch_id})
+    except asyncio.CancelledError:
+        await asyncio.shield(_release(ctx, batch_id, next_poll_at=time.time(), cancel_poll_at=time.time()))
+        raise
+    except Exception as exc:  # every failure ends in a backoff, never in a dead worker
+        await _after_failure(ctx, batch_id, exc)
+
+
+async def _after_failure(ctx: WorkerContext, batch_id: str, exc: Exception) -> None:
+    """Count the failure, log it, and release the batch for a retry after the backoff (or at once when gone)."""
+    settings = ctx.settings
+    failures = ctx.failures.get(batch_id, 0) + 1
+    ctx.failures[batch_id] = failures
+    retry_after = exc.retry_after_seconds if isinstance(exc, UpstreamError) else None
+    delay = backoff_delay_seconds(
+        failures,
+        interval_seconds=settings.poll_interval_seconds,
+        max_seconds=settings.max_backoff_seconds,
+        retry_after_seconds=retry_after,
+    )
+    if isinstance(exc, UpstreamError):
+        ctx.metrics.upstream_errors.labels(exc.operation).inc()
+        if exc.status == 404 and failures >= _GONE_AFTER_404S:
+            try:
+                await _handle_gone(ctx, batch_id, exc)
+                ctx.failures.pop(batch_id, None)
+                delay = 0.0
+            except Exception:
+                logger.exception("could not record a gone batch", extra={"batch_id": batch_id})
+        logger.warning(
+            "upstream call failed; backing off",
+            extra={"batch_id": batch_id, "operation": exc.operation, "status": exc.status, "delay_s": delay},
+        )
+    elif isinstance(exc, DeliveryError):
+        logger.warning("kafka delivery failed; backing off", extra={"batch_id": batch_id, "delay_s": delay})
+    else:
+        logger.error("batch step failed; backing off", exc_info=exc, extra={"batch_id": batch_id, "delay_s": delay})
+    at = time.time() + delay
+    try:
+        await _release(ctx, batch_id, next_poll_at=at, cancel_poll_at=at)
+    except Exception:  # the database itself is down: the lease expires on its own
+        logger.exception("could not release the lease", extra={"batch_id": batch_id})

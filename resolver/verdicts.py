@@ -1,0 +1,111 @@
+"""Pure batch-level decisions: what each member of a terminal batch gets when its own line cannot say.
+
+* a line that never ran (expired/cancelled): resubmitted with ``attempt + 1`` while
+  ``attempt < retry_unfinished`` and the cancel was not the user's, else ``batch_expired`` / ``batch_cancelled``;
+* a member in neither file: unfinished after an expiry or a cancel, ``missing_result`` otherwise;
+* a batch that failed validation: the member's own ``errors.data`` entry (``line`` is 1-based), else the
+  batch-level reason (see the table in :mod:`resolver.results`);
+* ``token_limit_exceeded``: resubmitted while ``attempt < max_resubmits``, then 429.
+
+``attempt`` counts every resubmission of a request (both kinds share the one counter the contract has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from resolver.results import INPUT_ERROR_CODES, Outcome, error_outcome
+from schemas import BatchStatus
+
+__all__ = [
+    "RESUBMIT",
+    "Resubmit",
+    "Verdict",
+    "failed_batch_verdict",
+    "is_token_limit",
+    "missing_verdict",
+    "token_limit_verdict",
+    "unfinished_verdict",
+]
+
+
+@dataclass(frozen=True)
+class Resubmit:
+    """Send the request again (``attempt + 1``) instead of answering it now."""
+
+
+RESUBMIT = Resubmit()
+
+Verdict = Outcome | Resubmit
+
+_EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+_CANCELLED_MESSAGE = "This request was not executed because its batch was cancelled."
+
+
+def unfinished_verdict(*, status: BatchStatus, attempt: int, user_cancelled: bool, retry_unfinished: int) -> Verdict:
+    """A line the batch never ran: resubmit it or answer ``batch_expired`` / ``batch_cancelled``."""
+    if user_cancelled:
+        return error_outcome(_CANCELLED_MESSAGE, code="batch_cancelled")
+    if attempt < retry_unfinished:
+        return RESUBMIT
+    if status is BatchStatus.CANCELLED:
+        return error_outcome(_CANCELLED_MESSAGE, code="batch_cancelled")
+    return error_outcome(_EXPIRED_MESSAGE, code="batch_expired")
+
+
+def missing_verdict(*, status: BatchStatus, attempt: int, user_cancelled: bool, retry_unfinished: int) -> Verdict:
+    """A member found in neither the output nor the error file."""
+    if status in (BatchStatus.EXPIRED, BatchStatus.CANCELLED):
+        return unfinished_verdict(
+            status=status, attempt=attempt, user_cancelled=user_cancelled, retry_unfinished=retry_unfinished
+        )
+    return error_outcome(
+        "The upstream batch finished without a result for this request.", code="missing_result", status_code=502
+    )
+
+
+def is_token_limit(errors: Sequence[dict[str, Any]]) -> bool:
+    """Whether a failed batch's ``errors.data`` says the enqueued-token limit was reached."""
+    return any(e.get("code") == "token_limit_exceeded" for e in errors)
+
+
+def token_limit_verdict(*, attempt: int, max_resubmits: int, message: str) -> Verdict:
+    """Resubmit after the token-limit wait, or answer 429 once the attempts are spent."""
+    if attempt < max_resubmits:
+        return RESUBMIT
+    return error_outcome(message, code="token_limit_exceeded", status_code=429)
+
+
+def failed_batch_verdict(errors: Sequence[dict[str, Any]], *, line_no: int) -> Outcome:
+    """The reply of a member of a batch that failed (validation or system), ``line_no`` 0-based."""
+    own = [e for e in errors if e.get("line") == line_no + 1]
+    if own:
+        error = own[0]
+        return error_outcome(
+            str(error.get("message") or "The request failed batch validation."),
+            code=str(error.get("code") or "invalid_request"),
+            status_code=400,
+            param=error.get("param") if isinstance(error.get("param"), str) else None,
+        )
+    batch_level = [e for e in errors if e.get("line") is None]
+    if batch_level:
+        error = batch_level[0]
+        code = str(error.get("code") or "batch_failed")
+        blames_input = code in INPUT_ERROR_CODES and error.get("param") != "file_id"
+        return error_outcome(
+            str(error.get("message") or "The batch failed upstream."),
+            code=code,
+            status_code=400 if blames_input else 502,
+            param=error.get("param") if isinstance(error.get("param"), str) else None,
+        )
+    if errors:
+        first = errors[0]
+        message = (
+            "The upstream batch failed validation because of other requests in it "
+            f"(line {first.get('line')}: {first.get('message')})."
+        )
+    else:
+        message = "The upstream batch failed without a reason."
+    return error_outcome(message, code="batch_failed", status_code=502)

@@ -1,0 +1,70 @@
+"""Collator fixtures: the simulator (the only stand-in), collator settings, and an in-process worker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from batchgpt_infra.settings import KafkaSettings
+from collator.app import Collator, create_app
+from collator.settings import CollatorSettings
+from simulator.settings import SimulatorSettings
+from simulator.testing import RunningSimulator, run_simulator
+
+FAST_SIMULATOR = SimulatorSettings(
+    validating_seconds=0.05, in_progress_seconds=0.1, finalizing_seconds=0.05, cancelling_seconds=0.05
+)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    """A fresh simulator with batches that finish in a fraction of a second."""
+    with run_simulator(FAST_SIMULATOR) as sim:
+        yield sim
+
+
+@pytest.fixture
+def collator_settings(
+    kafka_settings: KafkaSettings, database_url: str, simulator: RunningSimulator
+) -> Callable[..., CollatorSettings]:
+    """A factory of collator settings for this test's topics, database and simulator."""
+
+    def make(**overrides: Any) -> CollatorSettings:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": kafka_settings.kafka_bootstrap_servers,
+            "topic_prefix": kafka_settings.topic_prefix,
+            "topic_partitions": kafka_settings.topic_partitions,
+            "database_url": database_url,
+            "openai_api_key": "sk-test",
+            "openai_base_url": simulator.base_url,
+            "upstream_timeout_seconds": 10,
+            "window_ms": 300,
+            "submit_backoff_seconds": 0.05,
+            "submit_backoff_max_seconds": 0.5,
+            "lease_seconds": 5,
+            "sweep_interval_seconds": 0.5,
+            "commit_interval_seconds": 0.2,
+        }
+        values.update(overrides)
+        return CollatorSettings(**values)
+
+    return make
+
+
+@pytest.fixture
+def run_collator(
+    db_engine: Engine, collator_settings: Callable[..., CollatorSettings]
+) -> Callable[..., contextlib.AbstractAsyncContextManager[Collator]]:
+    """``async with run_collator(**overrides) as collator:`` runs an in-process worker on the test's database."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[Collator]:
+        collator = create_app(collator_settings(**overrides), engine=db_engine)
+        async with collator.running():
+            yield collator
+
+    return start

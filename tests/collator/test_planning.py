@@ -1,0 +1,84 @@
+"""Pure window planning: grouping, caps, deterministic ids and JSONL lines (no broker)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from collator.lines import jsonl_line
+from collator.planning import batch_id_for, plan_window
+from schemas.messages import RequestMessage
+from schemas.status import Endpoint
+
+
+def _req(rid: str, model: str = "gpt-4o-mini", tenant: str = "default", endpoint: Endpoint = Endpoint.CHAT_COMPLETIONS,
+         attempt: int = 0, **body: object) -> RequestMessage:
+    payload = {"model": model, "messages": [{"role": "user", "content": rid}], **body}
+    if endpoint == Endpoint.EMBEDDINGS:
+        payload = {"model": model, "input": rid}
+    return RequestMessage(request_id=rid, body=payload, tenant=tenant, endpoint=endpoint, attempt=attempt)
+
+
+def test_one_batch_per_tenant_endpoint_and_model_in_arrival_order():
+    requests = [
+        _req("a", "m1"), _req("b", "m2"), _req("c", "m1"), _req("d", "m1", tenant="t2"),
+        _req("e", "m1", endpoint=Endpoint.EMBEDDINGS),
+    ]
+    plan = plan_window(requests, max_requests=100, max_bytes=10_000)
+    groups = [(p.tenant, p.endpoint, p.model, [line.request.request_id for line in p.lines]) for p in plan.batches]
+    assert groups == [
+        ("default", "/v1/chat/completions", "m1", ["a", "c"]),
+        ("default", "/v1/chat/completions", "m2", ["b"]),
+        ("t2", "/v1/chat/completions", "m1", ["d"]),
+        ("default", "/v1/embeddings", "m1", ["e"]),
+    ]
+    assert plan.oversized == ()
+
+
+def test_request_cap_cuts_a_group_into_consecutive_chunks():
+    plan = plan_window([_req(str(i)) for i in range(7)], max_requests=3, max_bytes=10_000)
+    assert [[line.request.request_id for line in p.lines] for p in plan.batches] == [
+        ["0", "1", "2"], ["3", "4", "5"], ["6"]]
+
+
+def test_byte_cap_counts_the_jsonl_bytes_of_the_lines():
+    requests = [_req(f"r{i}") for i in range(5)]
+    size = len(jsonl_line(requests[0]))
+    plan = plan_window(requests, max_requests=100, max_bytes=2 * size)
+    assert [len(p.lines) for p in plan.batches] == [2, 2, 1]
+    assert all(p.byte_count <= 2 * size for p in plan.batches)
+    assert all(p.byte_count == len(p.content) for p in plan.batches)
+
+
+def test_a_line_larger_than_the_byte_cap_is_set_aside():
+    small, big = _req("s"), _req("b", extra="x" * 500)
+    plan = plan_window([small, big], max_requests=100, max_bytes=len(jsonl_line(small)) + 10)
+    assert [line.request.request_id for line in plan.oversized] == ["b"]
+    assert [line.request.request_id for p in plan.batches for line in p.lines] == ["s"]
+
+
+def test_batch_id_depends_only_on_the_members():
+    assert batch_id_for([("a", 0), ("b", 0)]) == batch_id_for([("b", 0), ("a", 0)])
+    assert batch_id_for([("a", 0)]) != batch_id_for([("a", 1)])
+    assert batch_id_for([("a", 0)]).startswith("bg_") and len(batch_id_for([("a", 0)])) == 35
+    first = plan_window([_req("x"), _req("y")], max_requests=10, max_bytes=10_000).batches[0]
+    second = plan_window([_req("y"), _req("x")], max_requests=10, max_bytes=10_000).batches[0]
+    assert first.batch_id == second.batch_id
+
+
+def test_jsonl_line_passes_the_body_through_except_streaming_fields():
+    request = _req("r1", temperature=0, stream=True, stream_options={"include_usage": True}, custom_field={"k": 1})
+    line = jsonl_line(request)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    parsed = json.loads(line)
+    assert parsed["custom_id"] == "r1"
+    assert parsed["method"] == "POST"
+    assert parsed["url"] == "/v1/chat/completions"
+    assert parsed["body"] == {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "r1"}],
+                              "temperature": 0, "custom_field": {"k": 1}}
+
+
+def test_caps_must_be_positive():
+    with pytest.raises(ValueError):
+        plan_window([], max_requests=0, max_bytes=10)
