@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from openai import OpenAI
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from batchgpt_infra.db import make_engine, migrate
 from batchgpt_infra.kafka import ensure_topics
@@ -36,6 +34,7 @@ from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import batch_row
 from tests.resolver.topic_reader import TopicReader
 from tests.support.broker import session_broker
+from tests.support.databases import temporary_postgres_database
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,17 +67,8 @@ def _database(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
     if not args.postgres_admin_url:
         yield f"sqlite:///{workdir / 'bench.sqlite3'}"
         return
-    admin_url = make_url(args.postgres_admin_url)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(args.postgres_admin_url, prefix="bench") as url:
+        yield url
 
 
 def _rss_mb(pid: int, field: str = "VmRSS") -> float:

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from batchgpt_infra.db import make_engine, migrate
 from batchgpt_infra.kafka import ensure_topics
 from batchgpt_infra.settings import KafkaSettings
 from tests.support.broker import session_broker
+from tests.support.databases import temporary_postgres_database
 
 DB_BACKENDS = ["sqlite", "postgresql"]
 
@@ -67,17 +67,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, unique_id: str)
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'batchgpt.sqlite3'}"
         return
-    admin_url = make_url(_postgres_admin_url())
-    name = f"bgt_{unique_id}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(_postgres_admin_url()) as url:
+        yield url
 
 
 @pytest.fixture

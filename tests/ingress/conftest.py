@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from batchgpt_infra.db import make_engine, migrate
 from batchgpt_infra.kafka import ensure_topics
@@ -26,6 +25,7 @@ from batchgpt_infra.settings import KafkaSettings
 from ingress.settings import IngressSettings
 from tests.ingress.servers import ThreadedIngress
 from tests.ingress.stand_in import PipelineStandIn
+from tests.support.databases import temporary_postgres_database
 
 ALICE, BOB = "sk-alice-0123456789", "sk-bob-9876543210"
 
@@ -39,17 +39,8 @@ def provision_database(backend: str, directory: Path) -> Iterator[str]:
     admin_raw = os.environ.get("BATCHGPT_TEST_POSTGRES_URL")
     if not admin_raw:
         pytest.fail("BATCHGPT_TEST_POSTGRES_URL is not set (python scripts/local_postgres.py start)", pytrace=False)
-    admin_url = make_url(admin_raw)
-    name = f"bgt_ing_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(admin_raw, prefix="bgt_ing") as url:
+        yield url
 
 
 @dataclass
