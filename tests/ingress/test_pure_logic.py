@@ -181,3 +181,34 @@ async def test_pending_counter_recounts_after_the_refresh_and_adds_local_accepta
     assert await counter.estimate("t") == 7 and counted == ["t"]
     now[0] = 1.5
     assert await counter.estimate("t") == 5 and counted == ["t", "t"]
+
+
+async def test_pending_counter_shares_one_count_among_concurrent_callers() -> None:
+    from ingress.pending_cap import PendingCounter
+
+    counted: list[str] = []
+    release = asyncio.Event()
+
+    async def count(tenant: str) -> int:
+        counted.append(tenant)
+        await release.wait()
+        return 3
+
+    counter = PendingCounter(count, refresh_seconds=1.0)
+    waiting = [asyncio.ensure_future(counter.estimate("t")) for _ in range(50)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiting) == [3] * 50
+    assert counted == ["t"]
+
+
+async def test_pending_counter_passes_a_failed_count_to_every_waiter() -> None:
+    from ingress.pending_cap import PendingCounter
+
+    async def count(tenant: str) -> int:
+        await asyncio.sleep(0)
+        raise OSError("database is down")
+
+    counter = PendingCounter(count, refresh_seconds=1.0)
+    results = await asyncio.gather(*(counter.estimate("t") for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(r, OSError) for r in results)
