@@ -131,6 +131,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=400, help="concurrent connections (held calls)")
     parser.add_argument("--window-ms", type=int, default=1000, help="batch window for both proxies")
     parser.add_argument("--in-progress-s", type=float, default=0.5, help="simulated batch processing time")
+    parser.add_argument("--ingress-workers", type=int, default=2, help="batch-gpt ingress worker processes")
     parser.add_argument("--skip-peer", action="store_true", help="leave out autobatcher")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -165,13 +166,18 @@ def main() -> int:
             window_ms=args.window_ms,
             poll_interval_s=0.2,
             simulator_flags=sim_flags,
-            extra_env={"BATCHGPT_LOG_LEVEL": "WARNING", "BATCHGPT_MAX_PENDING_PER_KEY": "1000000"},
+            extra_env={
+                "BATCHGPT_LOG_LEVEL": "WARNING",
+                "BATCHGPT_MAX_PENDING_PER_KEY": "1000000",
+                "BATCHGPT_INGRESS_WORKERS": str(args.ingress_workers),
+            },
         ) as stack:
             figures, _ = _wrk(f"{stack.base_url}/chat/completions", args.duration, args.connections)
             rss = {name: _peak_rss_mb(proc.popen.pid) for name, proc in stack.procs.items()}
             rss["simulator"] = _peak_rss_mb(stack.simulator.pid)
             stats = stack.simulator.stats(include_custom_ids=False)
-            results.append(_result("batch-gpt (ingress → Kafka → collator → resolver)", figures, rss))
+            label = f"batch-gpt ({args.ingress_workers} ingress workers → Kafka → collator → resolver)"
+            results.append(_result(label, figures, rss))
             sys.stdout.write(
                 f"batch-gpt: {stats['batches']} upstream batches, {stats['lines_submitted']} lines, "
                 f"duplicates {len(stats['duplicate_custom_ids'])}\n"

@@ -146,14 +146,15 @@ class Collator:
         await asyncio.shield(task)
 
     async def wait_idle(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
-        """Wait for the window or sweep in progress (if any) to finish.
+        """Wait for the window, sweep and batch submissions in progress (if any) to finish.
 
         If it does not finish in time the process exits at once (status 1), before Kafka could commit
         the window's offsets: the window is then redelivered rather than lost.
         """
-        if not self._inflight:
+        work = set(self._inflight) | set(self.processor.background)
+        if not work:
             return
-        _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout_s)
+        _done, pending = await asyncio.wait(work, timeout=timeout_s)
         if pending:
             logger.critical("in-flight window did not finish during shutdown; exiting without committing")
             self._on_stuck()

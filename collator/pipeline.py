@@ -98,6 +98,9 @@ class WindowProcessor:
         self._known: dict[str, repository.PendingBatch] = {}
         """Batches this worker just reserved, as reserved (saves re-reading them from the database)."""
         self._submit_slots = asyncio.Semaphore(limits.submit_concurrency)
+        self._max_background = limits.submit_concurrency * 4
+        self.background: set[asyncio.Task[None]] = set()
+        """Submissions of reserved batches still under way: the window that reserved them is already done."""
 
     async def process_window(self, records: Sequence[RawRecord]) -> None:
         """Handle one window completely; never raises (a fatal fault ends the process)."""
@@ -131,12 +134,29 @@ class WindowProcessor:
         self._crash("after_consume")
         await self._dead_letter(list(window.dead_letters))
         to_drive = await self._reserve(list(window.requests), window.sources)
-        await asyncio.gather(*(self.drive(batch_id) for batch_id in to_drive))
+        # Once reserved, the requests are durable in the database: the window can be acked and the next one
+        # gathered while these batches are uploaded and created (a crash leaves them pending, and the sweep
+        # takes them over when their lease lapses). Back-pressure: wait while too many submissions queue up.
+        for batch_id in to_drive:
+            self._start_drive(batch_id)
+        while len(self.background) > self._max_background:
+            await asyncio.wait(set(self.background), return_when=asyncio.FIRST_COMPLETED)
         logger.info(
             "window processed",
             extra={"messages": len(records), "requests": len(window.requests),
                    "dead_letters": len(window.dead_letters), "batches": len(to_drive)},
         )
+
+    def _start_drive(self, batch_id: str) -> None:
+        task = asyncio.ensure_future(self.drive(batch_id))
+        self.background.add(task)
+        task.add_done_callback(self._drive_done)
+
+    def _drive_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.critical("fatal error while submitting a batch; exiting", exc_info=task.exception())
+            self._fatal()
 
     async def _dead_letter(self, letters: list[DeadLetter]) -> None:
         if not letters:

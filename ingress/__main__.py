@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import resource
 import signal
+import socket
 import sys
 
 import uvicorn
@@ -14,6 +15,7 @@ from batchgpt_infra.settings import settings_or_exit
 from ingress.app import create_app
 from ingress.server import DrainingServer
 from ingress.settings import IngressSettings
+from ingress.workers import run_workers
 
 __all__ = ["main"]
 
@@ -24,6 +26,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--host", default=None, help="listen address (BATCHGPT_HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="listen port (BATCHGPT_PORT, default 8000)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes sharing the port (BATCHGPT_INGRESS_WORKERS, default 1)",
+    )
     return parser.parse_args(argv)
 
 
@@ -37,10 +45,18 @@ def _raise_open_files_limit() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the ingress until SIGTERM/SIGINT; held calls are answered with 202 before it exits."""
     args = _parse(list(sys.argv[1:] if argv is None else argv))
-    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
+    pairs = (("host", args.host), ("port", args.port), ("workers", args.workers))
+    overrides = {name: value for name, value in pairs if value is not None}
     settings = settings_or_exit(IngressSettings, "ingress", **overrides)
     configure_logging(settings, "ingress")
     _raise_open_files_limit()
+    if settings.workers > 1:
+        return run_workers(settings, serve)
+    return serve(settings)
+
+
+def serve(settings: IngressSettings, sock: socket.socket | None = None) -> int:
+    """Serve one ingress process (on ``sock`` when a supervisor bound it) until SIGTERM/SIGINT."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -57,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn re-raises the exit signal once shut down; a no-op handler turns that into a clean exit 0
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: None)
-    server.run()
+    server.run(sockets=[sock] if sock is not None else None)
     return 0 if server.started or server.should_exit else 1
 
 

@@ -14,6 +14,14 @@ __all__ = ["new_http_id", "new_request_id"]
 _random = random.Random(os.urandom(32))  # noqa: S311 - uniqueness, not secrecy
 
 
+def _reseed() -> None:
+    """A forked worker must not repeat its parent's (or a sibling's) sequence of ids."""
+    _random.seed(os.urandom(32))
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
 def new_request_id() -> str:
     """A fresh request id: ``req_`` + 32 hex digits."""
     return f"req_{_random.getrandbits(128):032x}"

@@ -41,6 +41,7 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
         default=30.0, gt=0, le=600, validation_alias=env_var("BATCHGPT_PRODUCE_TIMEOUT_S")
     )
     """How long a request may wait for Kafka's acknowledgement before the caller gets 503."""
+    workers: int = Field(default=1, ge=1, le=64, validation_alias=env_var("BATCHGPT_INGRESS_WORKERS"))
     retry_after_seconds: int = Field(default=5, ge=1, le=120, validation_alias=env_var("BATCHGPT_RETRY_AFTER_S"))
     """The ``Retry-After`` sent with 202, 429 and 503 answers."""
 

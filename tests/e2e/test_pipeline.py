@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -175,3 +176,19 @@ def test_direct_kafka_producer_gets_its_reply(stack_factory: Callable[..., Stack
     assert found["status"] == "completed"
     assert found["status_code"] == 200
     assert found["body"]["choices"][0]["message"]["content"] == expected_chat_content(body)
+
+
+async def test_ingress_worker_processes_share_one_port(stack_factory: Callable[..., Stack]) -> None:
+    stack = stack_factory(window_ms=300, extra_env={"BATCHGPT_INGRESS_WORKERS": "2"})
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=0, timeout=120)
+    bodies = [_body(MODELS[i % 3], f"worker {i} {uuid.uuid4().hex}") for i in range(60)]
+    replies = await asyncio.gather(*(client.chat.completions.create(**b) for b in bodies))
+    await client.close()
+    for body, reply in zip(bodies, replies, strict=True):
+        assert reply.choices[0].message.content == expected_chat_content(body)
+    _assert_no_line_went_upstream_twice(stack, len(bodies))
+    ingress = stack.procs.pop("ingress")
+    workers = subprocess.run(["pgrep", "-P", str(ingress.popen.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2
+    ingress.stop(grace_s=30)
+    assert ingress.returncode() == 0

@@ -212,3 +212,21 @@ async def test_pending_counter_passes_a_failed_count_to_every_waiter() -> None:
     counter = PendingCounter(count, refresh_seconds=1.0)
     results = await asyncio.gather(*(counter.estimate("t") for _ in range(3)), return_exceptions=True)
     assert all(isinstance(r, OSError) for r in results)
+
+
+def test_forked_workers_make_different_request_ids() -> None:
+    import os
+
+    from ingress.ids import new_request_id
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next id and leave at once
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 100).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert child_id.startswith("req_")
+    assert child_id != new_request_id()
