@@ -3,7 +3,9 @@
 How "exactly once" upstream is achieved (no request lost, none submitted twice):
 
 * Windows are ``stream.take_events(max, within=window)`` with concurrency 1; the body never raises
-  (faust acks a window even when its body raises), so offsets are committed only after the work.
+  (faust acks a window even when its body raises), so offsets are committed only after the window's
+  requests are reserved in the database (below). Submitting the reserved batches then runs in the
+  background (bounded), so the next window is gathered meanwhile.
 * Each window's new requests are first **reserved** in the database as ``pending`` batches
   (``batches`` + ``batch_members`` in one transaction; ``UNIQUE(request_id, attempt)`` means a request
   can be a line of one batch only, whichever worker wins). The batch id is derived from its members.
