@@ -2,16 +2,21 @@
 
 A request may have several waiters (a caller that re-attached, a GET with ``Prefer: wait``).
 ``resolve`` wakes all of them once; a duplicate reply finds nobody and is ignored. ``release_all``
-wakes everybody with ``None`` (shutdown: the calls answer 202 with their id).
+wakes everybody with ``None`` (shutdown: the calls answer 202 with their id). The last few results
+delivered to waiters are remembered (``recent``): the database learns of a finished request a moment
+after its reply, and a caller re-sending in that moment must see it finished.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 
 from ingress.outcomes import Finished
 
 __all__ = ["Correlator"]
+
+RECENT_RESULTS = 2048
 
 Waiter = asyncio.Future[Finished | None]
 
@@ -19,12 +24,14 @@ Waiter = asyncio.Future[Finished | None]
 class Correlator:
     """Maps request ids to waiting futures. One instance per process; used from the event loop only."""
 
-    __slots__ = ("_waiters", "_count")
+    __slots__ = ("_waiters", "_count", "_recent", "_recent_limit")
 
-    def __init__(self) -> None:
+    def __init__(self, recent_limit: int = RECENT_RESULTS) -> None:
         # one future, or a list of them when several calls wait on the same id (saves a list per call)
         self._waiters: dict[str, Waiter | list[Waiter]] = {}
         self._count = 0
+        self._recent: OrderedDict[str, Finished] = OrderedDict()
+        self._recent_limit = recent_limit
 
     def __len__(self) -> int:
         """How many calls are waiting."""
@@ -71,10 +78,17 @@ class Correlator:
             return 0
         futures = current if isinstance(current, list) else [current]
         self._count -= len(futures)
+        self._recent[result.request_id] = result
+        if len(self._recent) > self._recent_limit:
+            self._recent.popitem(last=False)
         for future in futures:
             if not future.done():
                 future.set_result(result)
         return len(futures)
+
+    def recent(self, request_id: str) -> Finished | None:
+        """The result recently delivered to this replica's waiters of ``request_id``, if remembered."""
+        return self._recent.get(request_id)
 
     def pending_ids(self) -> list[str]:
         """The request ids somebody is waiting for."""

@@ -61,6 +61,9 @@ class Ticket:
 
 async def _attach(runtime: IngressRuntime, row: RequestRow, tenant: str) -> Ticket | Finished:
     """Wait on an existing request: register first, then look for a result stored meanwhile."""
+    delivered = runtime.correlator.recent(row.request_id)
+    if delivered is not None:
+        return delivered
     future = runtime.correlator.register(row.request_id)
     stored = await asyncio.to_thread(repository.get_result, runtime.engine, request_id=row.request_id, tenant=tenant)
     if stored is not None:
@@ -90,10 +93,18 @@ async def _reuse(runtime: IngressRuntime, item: Submission, print_: str) -> Tick
     )
     if row is None:
         return None
+    serve_stored = item.use_cache and item.idempotency_key is None
     if not row.final:
-        metrics.reattached.labels(via="fingerprint").inc()
-        return await _attach(runtime, row, item.tenant)
-    if item.use_cache and item.idempotency_key is None:
+        attached = await _attach(runtime, row, item.tenant)
+        if isinstance(attached, Ticket):
+            metrics.reattached.labels(via="fingerprint").inc()
+            return attached
+        # it finished between our lookup and now (its row's state is updated after the reply is stored)
+        if serve_stored:
+            metrics.cache_hits.inc()
+            return attached
+        return None
+    if serve_stored:
         stored = await asyncio.to_thread(repository.get_result, engine, request_id=row.request_id, tenant=item.tenant)
         if stored is not None:
             metrics.cache_hits.inc()

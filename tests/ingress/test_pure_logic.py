@@ -230,3 +230,23 @@ def test_forked_workers_make_different_request_ids() -> None:
     os.waitpid(pid, 0)
     assert child_id.startswith("req_")
     assert child_id != new_request_id()
+
+
+async def test_correlator_remembers_a_bounded_number_of_delivered_results() -> None:
+    from ingress.correlator import Correlator
+    from ingress.outcomes import Finished
+
+    correlator = Correlator(recent_limit=2)
+    results = {}
+    for request_id in ("a", "b", "c"):
+        correlator.register(request_id)
+        results[request_id] = _finished(Finished, request_id)
+        assert correlator.resolve(results[request_id]) == 1
+    assert correlator.recent("a") is None
+    assert correlator.recent("b") is results["b"] and correlator.recent("c") is results["c"]
+    assert correlator.resolve(_finished(Finished, "nobody-waits")) == 0
+    assert correlator.recent("nobody-waits") is None
+
+
+def _finished(cls: type, request_id: str) -> object:
+    return cls(request_id=request_id, status_code=200, body={"id": f"chatcmpl-{request_id}"})
