@@ -15,14 +15,13 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchgpt_infra.tables import batch_members, batches, requests, results
-from resolver.records import BatchRow, MemberRow, ResultRow, StatusUpdate
+from resolver.records import BatchRow, MemberRow, ResultRow, UpstreamBatch
 from schemas import BatchStatus, RequestState
 
 __all__ = [
     "BatchRow",
     "MemberRow",
     "ResultRow",
-    "StatusUpdate",
     "count_by_status",
     "forget_file",
     "load_batch",
@@ -70,7 +69,7 @@ def load_batch(engine: Engine, batch_id: str) -> BatchRow | None:
 
 
 def update_status(
-    engine: Engine, *, batch_id: str, update_: StatusUpdate, changed: bool, now: float, requests_running: bool = False
+    engine: Engine, *, batch_id: str, update_: UpstreamBatch, changed: bool, now: float, requests_running: bool = False
 ) -> None:
     """Record what a poll saw: status, counts, file ids, errors, tokens (``changed``: the status moved).
 

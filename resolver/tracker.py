@@ -15,7 +15,6 @@ from resolver.fanout import FanoutResult, resolve_terminal
 from resolver.leases import release
 from resolver.repository import (
     BatchRow,
-    StatusUpdate,
     forget_file,
     load_batch,
     mark_gone,
@@ -76,22 +75,11 @@ async def _record(ctx: WorkerContext, batch: BatchRow, seen: UpstreamBatch) -> B
     """Store what the poll saw; on a status change publish an event and move request states."""
     changed = seen.status is not batch.status or (seen.status.is_terminal and batch.terminal_at is None)
     now = time.time()
-    update = StatusUpdate(
-        status=seen.status,
-        output_file_id=seen.output_file_id,
-        error_file_id=seen.error_file_id,
-        errors=seen.errors,
-        total=seen.total,
-        completed=seen.completed,
-        failed=seen.failed,
-        input_tokens=seen.input_tokens,
-        output_tokens=seen.output_tokens,
-    )
     await asyncio.to_thread(
         update_status,
         ctx.engine,
         batch_id=batch.id,
-        update_=update,
+        update_=seen,
         changed=changed,
         now=now,
         requests_running=seen.status in _RUNNING,
