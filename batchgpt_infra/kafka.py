@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer as _Consumer
@@ -88,12 +89,35 @@ def ensure_topics(
         logger.info("topic ready", extra={"topic": name, "partitions": count})
 
 
+@dataclass(frozen=True, slots=True)
+class _Report:
+    """One delivery report, waiting to be handed to the event loop that owns its future."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Message]
+    topic: str
+    error: KafkaError | None
+    message: Message
+
+
+def _settle_all(reports: list[_Report]) -> None:
+    """Complete the futures of ``reports`` (runs in their event loop)."""
+    for report in reports:
+        if report.future.done():
+            continue
+        if report.error is not None:
+            report.future.set_exception(DeliveryError(f"delivery to {report.topic} failed: {report.error}"))
+        else:
+            report.future.set_result(report.message)
+
+
 class AsyncProducer:
     """One confluent ``Producer`` per process, driven from asyncio.
 
     ``produce`` returns once Kafka acknowledged the message (acks=all), or raises
-    :class:`DeliveryError`. A daemon thread serves delivery callbacks, which complete the
-    caller's future through ``loop.call_soon_threadsafe``.
+    :class:`DeliveryError`. A daemon thread serves delivery callbacks; the reports one ``poll``
+    served are handed to the event loop together (one ``loop.call_soon_threadsafe`` per poll, not
+    per message), which completes the callers' futures.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -101,6 +125,8 @@ class AsyncProducer:
         self._producer: Producer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._reports: list[_Report] = []  # delivery reports served by poll(), not yet handed to their loop
+        self._reports_lock = threading.Lock()
 
     def start(self) -> None:
         """Create the client and its poll thread (no network work happens before this)."""
@@ -114,6 +140,18 @@ class AsyncProducer:
         assert self._producer is not None
         while not self._stopping.is_set():
             self._producer.poll(_POLL_SECONDS)
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Settle the futures of the reports served so far: one call into each event loop."""
+        with self._reports_lock:
+            reports, self._reports = self._reports, []
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Report]] = {}
+        for report in reports:
+            by_loop.setdefault(report.loop, []).append(report)
+        for loop, batch in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                loop.call_soon_threadsafe(_settle_all, batch)
 
     @property
     def client(self) -> Producer:
@@ -133,17 +171,9 @@ class AsyncProducer:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Message] = loop.create_future()
 
-        def _settle(err: KafkaError | None, msg: Message) -> None:
-            if future.done():
-                return
-            if err is not None:
-                future.set_exception(DeliveryError(f"delivery to {topic} failed: {err}"))
-            else:
-                future.set_result(msg)
-
         def _on_delivery(err: KafkaError | None, msg: Message) -> None:
-            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-                loop.call_soon_threadsafe(_settle, err, msg)
+            with self._reports_lock:
+                self._reports.append(_Report(loop, future, topic, err, msg))
 
         kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": _on_delivery}
         if partition is not None:
@@ -156,6 +186,7 @@ class AsyncProducer:
                 break
             except BufferError:
                 self.client.poll(0.05)  # queue full: let deliveries drain
+                self._hand_over()
         return future
 
     async def produce(
@@ -177,6 +208,7 @@ class AsyncProducer:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        self._hand_over()  # reports flush() served in this thread
         self._producer = None
         return remaining
 

@@ -5,6 +5,8 @@ local thread_id = 0
 local threads = {}
 local model = os.getenv("BENCH_MODEL") or "gpt-4o-mini"
 local path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
+-- BENCH_PREFER=respond-async: every call is answered 202 at once; a 202 carrying a request id counts as ok
+local prefer = os.getenv("BENCH_PREFER")
 
 function setup(thread)
   thread_id = thread_id + 1
@@ -26,10 +28,18 @@ function request()
   pending[token] = true
   local body = string.format(
     '{"model":"%s","messages":[{"role":"user","content":"benchmark prompt %s"}]}', model, token)
-  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer sk-bench"}, body)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer sk-bench"}
+  if prefer then
+    headers["Prefer"] = prefer
+  end
+  return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)
+  if prefer and status == 202 and string.find(body, '"id":"req_', 1, true) then
+    ok = ok + 1
+    return
+  end
   if status ~= 200 then
     non200 = non200 + 1
     return

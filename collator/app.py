@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -101,8 +103,12 @@ class Collator:
 
     def _build_faust_app(self) -> faust.App:
         settings = self.settings
+        # faust makes a data directory even without tables (the store is memory://): keep it out of the cwd
+        datadir = Path(tempfile.gettempdir()) / "batch-gpt" / f"{self.group_id}-faust"
+        datadir.parent.mkdir(parents=True, exist_ok=True)
         app = faust.App(
             self.group_id,
+            datadir=datadir,
             broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
             store="memory://",
             web_enabled=False,

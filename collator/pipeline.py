@@ -229,10 +229,19 @@ class WindowProcessor:
             return
         content = batch.content or b"".join(jsonl_line(request) for request in batch.requests)
 
+        renewed: dict[str, float] = {}  # attempt number and when the lease was last extended
+
         async def keep_lease(attempt: int) -> bool:
-            return bool(await self._retrying("db.renew_lease", lambda: self._db(
-                repository.renew_lease, self._engine, batch_id, owner=self.owner, now=self._clock(),
+            """Renew (recording the attempt) when the attempt changed or a third of the lease has passed."""
+            now = self._clock()
+            if renewed.get("attempt") == attempt and now - renewed["at"] < self._limits.lease_s / 3:
+                return True  # nobody takes a lease over before it expires, and two thirds of it are left
+            kept = bool(await self._retrying("db.renew_lease", lambda: self._db(
+                repository.renew_lease, self._engine, batch_id, owner=self.owner, now=now,
                 lease_s=self._limits.lease_s, attempts=attempt)))
+            if kept:
+                renewed.update(attempt=attempt, at=now)
+            return kept
 
         outcome = await self._submitter.submit(
             batch_id, content=content, endpoint=batch.endpoint, not_before=batch.created_at,

@@ -1,9 +1,11 @@
 """The upstream edge: find-or-create one batch on the OpenAI Files + Batches API, exactly once.
 
-Every attempt first looks upstream for a batch whose metadata names our batch id (a previous
-attempt, or a crashed worker, may have created it), and only then uploads (``<batch id>.jsonl``)
-and creates. The SDK's own retries are off (it sends no idempotency key); 429, 5xx, timeouts and
-connection errors are retried here with backoff, honouring ``Retry-After``.
+Every attempt but a batch's very first looks upstream for a batch whose metadata names our batch
+id (a previous attempt, or a crashed worker, may have created it), and only then uploads
+(``<batch id>.jsonl``) and creates. The very first attempt (none recorded before it) skips the look:
+each attempt records its number with the lease before its first upstream write, so a batch with no
+recorded attempt has never reached upstream. The SDK's own retries are off (it sends no idempotency
+key); 429, 5xx, timeouts and connection errors are retried here with backoff, honouring ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -159,9 +161,11 @@ class Submitter:
     ) -> SubmitOutcome:
         """Find or create the batch, retrying transient faults up to the attempt limit.
 
-        ``keep_lease(attempt)`` renews our lease before every upstream write (False: another worker
-        took the batch over, stop); ``checkpoint(point)`` is the crash-test hook called after the
-        upload and after the create.
+        Attempt 1 (``attempts_so_far`` 0) creates without looking first (see the module's docstring).
+
+        ``keep_lease(attempt)`` is asked before every upstream write; it records the attempt number and
+        keeps our lease (False: another worker took the batch over, stop). ``checkpoint(point)`` is the
+        crash-test hook called after the upload and after the create.
         """
         file_id: str | None = None
         attempt = attempts_so_far
@@ -171,7 +175,7 @@ class Submitter:
             if not await keep_lease(attempt):
                 return SubmitOutcome(batch=None, error=None, attempts=attempt)
             try:
-                found = await self.find(batch_id, not_before=not_before)
+                found = await self.find(batch_id, not_before=not_before) if attempt > 1 else None
                 if found is not None:
                     return SubmitOutcome(batch=found, error=None, attempts=attempt, adopted=True)
                 if file_id is None:

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ingress import routes_batches, routes_completions, routes_health
-from ingress.error_handlers import install_error_handlers
+from ingress.error_handlers import install_error_handlers, render_unexpected
+from ingress.hot_routes import HotRoutes
 from ingress.middleware import EdgeMiddleware
 from ingress.runtime import IngressRuntime
 from ingress.settings import IngressSettings
@@ -37,10 +38,18 @@ def create_app(settings: IngressSettings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="batch-gpt ingress", version="0.1.0", description=_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="batch-gpt ingress",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # our metrics are Prometheus at /metrics; FastAPI's OpenTelemetry hooks would only cost time per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(EdgeMiddleware)
+    app.add_middleware(HotRoutes, runtime=runtime)  # inside EdgeMiddleware (the last one added is outermost)
+    app.add_middleware(EdgeMiddleware, on_error=lambda scope, exc: render_unexpected(runtime, scope, exc))
     app.include_router(routes_completions.router)
     app.include_router(routes_batches.router)
     app.include_router(routes_health.router)

@@ -10,23 +10,35 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingress.errors import IngressError, InvalidRequest, MethodNotAllowed, NotFound
-from ingress.middleware import SCOPE_KEY
+from ingress.middleware import SCOPE_KEY, Scope
 from ingress.responses import json_response
+from ingress.runtime import IngressRuntime
 
-__all__ = ["install_error_handlers"]
+__all__ = ["install_error_handlers", "render_error", "render_unexpected"]
 
 logger = logging.getLogger(__name__)
 
 
-def _render(request: Request, error: IngressError) -> Response:
-    runtime = getattr(request.app.state, "runtime", None)
+def render_error(runtime: IngressRuntime | None, scope: Scope, error: IngressError) -> Response:
+    """The error envelope response for ``error`` (counted as a rejection, with the exchange's ``x-request-id``)."""
     if runtime is not None:
         runtime.metrics.rejected.labels(reason=error.reason).inc()
     headers = error.headers()
-    request_id = request.scope.get(SCOPE_KEY)
+    request_id = scope.get(SCOPE_KEY)
     if request_id:
         headers["x-request-id"] = request_id
     return json_response(error.envelope(), status_code=error.status_code, headers=headers)
+
+
+def render_unexpected(runtime: IngressRuntime | None, scope: Scope, exc: BaseException) -> Response:
+    """Log an unexpected exception with its traceback; answer OpenAI's generic 500 (``EdgeMiddleware`` calls it)."""
+    logger.error("unexpected error", exc_info=exc, extra={"path": scope.get("path")})
+    message = "The server had an error while processing your request. Sorry about that! You can retry your request."
+    return render_error(runtime, scope, IngressError(message))
+
+
+def _render(request: Request, error: IngressError) -> Response:
+    return render_error(getattr(request.app.state, "runtime", None), request.scope, error)
 
 
 async def _ingress_error(request: Request, exc: Exception) -> Response:
@@ -63,19 +75,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _render(request, error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected error", exc_info=exc, extra={"path": request.url.path})
-    return _render(
-        request,
-        IngressError(
-            "The server had an error while processing your request. Sorry about that! You can retry your request."
-        ),
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(IngressError, _ingress_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -49,3 +49,9 @@ class IngressMetrics:
         self.cache_hits = Counter(
             "batchgpt_ingress_cache_hits_total", "Requests answered from a stored result.", registry=self.registry
         )
+        self.admission_group = Histogram(
+            "batchgpt_ingress_admission_group_size",
+            "Submissions looked up and recorded per database transaction (group commit).",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
+            registry=self.registry,
+        )

@@ -1,7 +1,8 @@
 """The ``requests`` and ``results`` queries ingress owns (sync SQLAlchemy Core; callers use a thread).
 
-Ingress inserts ``requests`` rows (state ``queued``) before producing, deletes the row when Kafka
-refused the message, reads ``results`` to answer GETs, the cache and held calls, and purges old results.
+Ingress records ``requests`` rows (state ``queued``) before producing, in group transactions
+(``ingress.admission``); it deletes a row when Kafka refused the message, reads ``results`` to answer
+GETs, the cache and held calls, and purges old results.
 """
 
 from __future__ import annotations
@@ -10,32 +11,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, delete, func, select
-from sqlalchemy.exc import IntegrityError
 
 from batchgpt_infra.tables import requests, results
 from ingress.outcomes import Finished
 from schemas.status import RequestState
 
 __all__ = [
-    "DuplicateIdempotencyKey",
+    "COLUMNS",
     "RequestRow",
     "count_pending",
     "delete_request",
-    "find_by_fingerprint",
-    "find_by_idempotency_key",
     "find_results",
     "get_request",
     "get_result",
-    "insert_request",
     "purge_expired",
 ]
 
 _PENDING_STATES = (RequestState.QUEUED.value, RequestState.SUBMITTED.value, RequestState.IN_PROGRESS.value)
 _IN_CHUNK = 500
-
-
-class DuplicateIdempotencyKey(Exception):
-    """Another request of this tenant already holds the Idempotency-Key (a concurrent first send)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +48,7 @@ class RequestRow:
         return RequestState(self.state).is_final
 
 
-_COLUMNS = (
+COLUMNS = (
     requests.c.request_id,
     requests.c.tenant,
     requests.c.endpoint,
@@ -70,28 +63,9 @@ def _row(found: object) -> RequestRow | None:
     return RequestRow(*found) if found is not None else None  # type: ignore[misc]
 
 
-def find_by_idempotency_key(engine: Engine, *, tenant: str, key: str) -> RequestRow | None:
-    """The tenant's request that was sent with ``key``."""
-    query = select(*_COLUMNS).where(requests.c.tenant == tenant, requests.c.idempotency_key == key)
-    with engine.connect() as conn:
-        return _row(conn.execute(query).first())
-
-
-def find_by_fingerprint(engine: Engine, *, tenant: str, fingerprint: str, since: float) -> RequestRow | None:
-    """The tenant's newest request with this fingerprint received after ``since``."""
-    query = (
-        select(*_COLUMNS)
-        .where(requests.c.tenant == tenant, requests.c.fingerprint == fingerprint, requests.c.received_at >= since)
-        .order_by(requests.c.received_at.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        return _row(conn.execute(query).first())
-
-
 def get_request(engine: Engine, *, request_id: str, tenant: str) -> RequestRow | None:
     """The tenant's request ``request_id`` (None for unknown ids and other tenants' requests)."""
-    query = select(*_COLUMNS).where(requests.c.request_id == request_id, requests.c.tenant == tenant)
+    query = select(*COLUMNS).where(requests.c.request_id == request_id, requests.c.tenant == tenant)
     with engine.connect() as conn:
         return _row(conn.execute(query).first())
 
@@ -103,42 +77,6 @@ def count_pending(engine: Engine, *, tenant: str, since: float) -> int:
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
-
-
-def insert_request(
-    engine: Engine,
-    *,
-    request_id: str,
-    tenant: str,
-    endpoint: str,
-    model: str,
-    fingerprint: str,
-    idempotency_key: str | None,
-    received_at: float,
-) -> None:
-    """Record an accepted request as ``queued``.
-
-    :raises DuplicateIdempotencyKey: when the tenant already used ``idempotency_key``.
-    """
-    values = {
-        "request_id": request_id,
-        "tenant": tenant,
-        "endpoint": endpoint,
-        "model": model[:200],
-        "fingerprint": fingerprint,
-        "idempotency_key": idempotency_key,
-        "state": RequestState.QUEUED.value,
-        "batch_id": None,
-        "received_at": received_at,
-        "updated_at": received_at,
-    }
-    try:
-        with engine.begin() as conn:
-            conn.execute(requests.insert().values(**values))
-    except IntegrityError as exc:
-        if idempotency_key is not None:
-            raise DuplicateIdempotencyKey(idempotency_key) from exc
-        raise
 
 
 def delete_request(engine: Engine, *, request_id: str) -> None:

@@ -1,4 +1,9 @@
-"""Routes of the OpenAI-compatible endpoints: chat completions and embeddings (create and fetch by id)."""
+"""Routes of the OpenAI-compatible endpoints: chat completions and embeddings (create and fetch by id).
+
+The two POSTs are answered by :class:`ingress.hot_routes.HotRoutes` before FastAPI's routing stack
+(with the same ``answer_post``); they are declared here as well, so the OpenAPI document describes
+them and an app without that middleware behaves the same.
+"""
 
 from __future__ import annotations
 

@@ -16,8 +16,10 @@ from batchgpt_infra.db import make_engine, migrate
 from batchgpt_infra.db import ping as ping_db
 from batchgpt_infra.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
 from ingress import repository
+from ingress.admission import Admission, Outcome, admit_group
 from ingress.auth import KeyRing
 from ingress.correlator import Correlator
+from ingress.group_commit import GroupCommitter
 from ingress.keyed_lock import KeyedLock
 from ingress.metrics import IngressMetrics
 from ingress.pending_cap import PendingCounter
@@ -46,6 +48,7 @@ class IngressRuntime:
         self._engine: Engine | None = None
         self._producer: AsyncProducer | None = None
         self._publisher: RequestPublisher | None = None
+        self._admissions: GroupCommitter[Admission, Outcome] | None = None
         self._listener: ReplyListener | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,6 +61,12 @@ class IngressRuntime:
         if self._engine is None:
             raise RuntimeError("the ingress runtime is not started")
         return self._engine
+
+    @property
+    def admissions(self) -> GroupCommitter[Admission, Outcome]:
+        if self._admissions is None:
+            raise RuntimeError("the ingress runtime is not started")
+        return self._admissions
 
     @property
     def publisher(self) -> RequestPublisher:
@@ -74,6 +83,12 @@ class IngressRuntime:
         settings = self.settings
         self._engine = make_engine(settings.database_url)
         await asyncio.to_thread(migrate, self._engine)
+        engine = self._engine
+        self._admissions = GroupCommitter(
+            lambda group: admit_group(engine, group),
+            max_group=settings.admission_group_max,
+            on_group=self.metrics.admission_group.observe,
+        )
         await asyncio.to_thread(ensure_topics, settings)
         produce_ms = int(settings.produce_timeout_seconds * 1000)
         self._producer = AsyncProducer(producer_config(settings, **{"message.timeout.ms": produce_ms}))
@@ -118,6 +133,8 @@ class IngressRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._admissions is not None:
+            await self._admissions.close()
         if self._listener is not None:
             await self._listener.stop()
         if self._producer is not None:

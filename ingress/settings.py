@@ -43,6 +43,10 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
     """How long a request may wait for Kafka's acknowledgement before the caller gets 503."""
     workers: int = Field(default=1, ge=1, le=64, validation_alias=env_var("BATCHGPT_INGRESS_WORKERS"))
     retry_after_seconds: int = Field(default=5, ge=1, le=120, validation_alias=env_var("BATCHGPT_RETRY_AFTER_S"))
+    admission_group_max: int = Field(
+        default=500, ge=1, le=10_000, validation_alias=env_var("BATCHGPT_ADMISSION_GROUP_MAX")
+    )
+    """At most this many concurrent submissions are looked up and recorded in one database transaction."""
     """The ``Retry-After`` sent with 202, 429 and 503 answers."""
 
     @field_validator("api_keys", mode="before")

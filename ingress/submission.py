@@ -10,31 +10,37 @@ Cache semantics (documented in the README of the HTTP API as well):
 * The same ``Idempotency-Key`` always means the same request: it attaches or answers from the stored
   result even with the cache off (a different body under the same key is a 409).
 
-Identical requests racing on one replica are serialised by a per-fingerprint lock; the database
-lookups make re-sends through another replica attach as well.
+Identical requests racing on one replica are serialised by a per-fingerprint lock. Lookups and
+inserts run in group transactions (``ingress.admission``, one per batch of concurrent submissions,
+under database locks per fingerprint and key), so identical sends through other replicas or worker
+processes attach as well, even when they arrive at the same instant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ingress import repository
+from ingress.admission import Admission, Admitted, NotFound, Outcome, Reuse
 from ingress.correlator import Waiter
 from ingress.errors import Conflict, ServiceUnavailable, TooManyPending
 from ingress.fingerprint import fingerprint
 from ingress.ids import new_request_id
 from ingress.outcomes import Finished
-from ingress.repository import DuplicateIdempotencyKey, RequestRow
+from ingress.repository import RequestRow
 from ingress.runtime import IngressRuntime
 from schemas.status import Endpoint, RequestState
 
 __all__ = ["Submission", "Ticket", "submit"]
 
 logger = logging.getLogger(__name__)
+
+_FORGETTING: set[asyncio.Future[None]] = set()  # deletions of rows whose caller was cancelled (kept referenced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,27 +78,18 @@ async def _attach(runtime: IngressRuntime, row: RequestRow, tenant: str) -> Tick
     return Ticket(row.request_id, future, row.state, row.received_at, row.batch_id)
 
 
-async def _reuse(runtime: IngressRuntime, item: Submission, print_: str) -> Ticket | Finished | None:
-    engine, metrics = runtime.engine, runtime.metrics
-    if item.idempotency_key is not None:
-        row = await asyncio.to_thread(
-            repository.find_by_idempotency_key, engine, tenant=item.tenant, key=item.idempotency_key
-        )
-        if row is not None:
-            if row.fingerprint != print_:
-                raise Conflict(
-                    "This Idempotency-Key was already used with a different request body.",
-                    param="Idempotency-Key",
-                    code="idempotency_key_reused",
-                )
-            metrics.reattached.labels(via="idempotency_key").inc()
-            return await _attach(runtime, row, item.tenant)
-    since = time.time() - runtime.settings.result_ttl_seconds
-    row = await asyncio.to_thread(
-        repository.find_by_fingerprint, engine, tenant=item.tenant, fingerprint=print_, since=since
-    )
-    if row is None:
-        return None
+async def _use(runtime: IngressRuntime, item: Submission, print_: str, found: Reuse) -> Ticket | Finished | None:
+    """Attach to the request found, or answer from its stored result; None when it cannot serve this call."""
+    row, metrics = found.row, runtime.metrics
+    if found.via == "idempotency_key":
+        if row.fingerprint != print_:
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request body.",
+                param="Idempotency-Key",
+                code="idempotency_key_reused",
+            )
+        metrics.reattached.labels(via="idempotency_key").inc()
+        return await _attach(runtime, row, item.tenant)
     serve_stored = item.use_cache and item.idempotency_key is None
     if not row.final:
         attached = await _attach(runtime, row, item.tenant)
@@ -105,37 +102,60 @@ async def _reuse(runtime: IngressRuntime, item: Submission, print_: str) -> Tick
             return attached
         return None
     if serve_stored:
-        stored = await asyncio.to_thread(repository.get_result, engine, request_id=row.request_id, tenant=item.tenant)
+        stored = await asyncio.to_thread(
+            repository.get_result, runtime.engine, request_id=row.request_id, tenant=item.tenant
+        )
         if stored is not None:
             metrics.cache_hits.inc()
             return stored
     return None
 
 
-async def _check_cap(runtime: IngressRuntime, tenant: str) -> None:
-    pending = await runtime.pending.estimate(tenant)
-    if pending >= runtime.settings.max_pending_per_key:
-        raise TooManyPending(
-            f"Too many pending requests for this API key ({pending}, limit "
-            f"{runtime.settings.max_pending_per_key}). Please wait for some to finish and try again.",
-            retry_after_seconds=runtime.settings.retry_after_seconds,
-        )
-
-
-async def _submit_new(runtime: IngressRuntime, item: Submission, print_: str) -> Ticket:
-    await _check_cap(runtime, item.tenant)
-    request_id, received_at = new_request_id(), time.time()
-    await asyncio.to_thread(
-        repository.insert_request,
-        runtime.engine,
-        request_id=request_id,
+async def _admit(
+    runtime: IngressRuntime, item: Submission, print_: str, *, may_reuse: bool = True, may_insert: bool = True
+) -> tuple[Admission, Outcome]:
+    """Look up what to reuse and/or record the request, in the next group transaction."""
+    received_at = time.time()
+    admission = Admission(
+        request_id=new_request_id(),
         tenant=item.tenant,
         endpoint=item.endpoint.value,
         model=str(item.body["model"]),
         fingerprint=print_,
         idempotency_key=item.idempotency_key,
         received_at=received_at,
+        since=received_at - runtime.settings.result_ttl_seconds,
+        serve_stored=item.use_cache and item.idempotency_key is None,
+        may_reuse=may_reuse,
+        may_insert=may_insert,
     )
+    recording = asyncio.ensure_future(runtime.admissions.submit(admission))
+    try:
+        return admission, await asyncio.shield(recording)
+    except asyncio.CancelledError:  # the group still records it: a row nobody will produce must not stay
+        recording.add_done_callback(functools.partial(_forget_if_recorded, runtime, admission.request_id))
+        raise
+
+
+def _forget_if_recorded(runtime: IngressRuntime, request_id: str, recording: asyncio.Future[Outcome]) -> None:
+    if recording.cancelled() or recording.exception() is not None or not isinstance(recording.result(), Admitted):
+        return
+    task = asyncio.ensure_future(asyncio.to_thread(repository.delete_request, runtime.engine, request_id=request_id))
+    _FORGETTING.add(task)
+    task.add_done_callback(_FORGETTING.discard)
+
+
+def _too_many(runtime: IngressRuntime, pending: int) -> TooManyPending:
+    return TooManyPending(
+        f"Too many pending requests for this API key ({pending}, limit "
+        f"{runtime.settings.max_pending_per_key}). Please wait for some to finish and try again.",
+        retry_after_seconds=runtime.settings.retry_after_seconds,
+    )
+
+
+async def _publish(runtime: IngressRuntime, item: Submission, admission: Admission) -> Ticket:
+    """Produce the recorded request and register its waiter; undo the record if Kafka refuses it."""
+    request_id, received_at = admission.request_id, admission.received_at
     future = runtime.correlator.register(request_id)  # before producing: no reply can slip past
     try:
         await runtime.publisher.publish(
@@ -159,6 +179,22 @@ async def _submit_new(runtime: IngressRuntime, item: Submission, print_: str) ->
     return Ticket(request_id, future, RequestState.QUEUED.value, received_at)
 
 
+async def _accept(runtime: IngressRuntime, item: Submission, print_: str) -> Ticket | Finished:
+    pending = await runtime.pending.estimate(item.tenant)
+    at_cap = pending >= runtime.settings.max_pending_per_key
+    admission, outcome = await _admit(runtime, item, print_, may_insert=not at_cap)
+    if isinstance(outcome, Reuse):
+        used = await _use(runtime, item, print_, outcome)
+        if used is not None:
+            return used
+        if at_cap:
+            raise _too_many(runtime, pending)
+        admission, outcome = await _admit(runtime, item, print_, may_reuse=False)
+    if isinstance(outcome, NotFound):
+        raise _too_many(runtime, pending)
+    return await _publish(runtime, item, admission)
+
+
 async def submit(runtime: IngressRuntime, item: Submission) -> Ticket | Finished:
     """Attach to the same request under way, answer from its stored result, or accept a new one.
 
@@ -173,13 +209,4 @@ async def submit(runtime: IngressRuntime, item: Submission) -> Ticket | Finished
     print_ = fingerprint(item.tenant, item.endpoint.value, item.body)
     gate_key = f"idem:{item.tenant}:{item.idempotency_key}" if item.idempotency_key else print_
     async with runtime.gate.hold(gate_key):
-        reused = await _reuse(runtime, item, print_)
-        if reused is not None:
-            return reused
-        try:
-            return await _submit_new(runtime, item, print_)
-        except DuplicateIdempotencyKey:  # the same key sent at the same moment through another replica
-            again = await _reuse(runtime, item, print_)
-            if again is None:
-                raise
-            return again
+        return await _accept(runtime, item, print_)

@@ -1,10 +1,11 @@
 """Publishing a batch's verdicts in chunks: produce a chunk, and once Kafka acknowledged all of it, store
 its results, member outcomes and request states (never before), then renew the lease.
 
-Chunks are pipelined: while chunk N waits for its acknowledgements and its database write, chunk N+1 is
-already being read and produced (at most ``_MAX_IN_FLIGHT`` chunks; database writes stay in order, one
-at a time). A reply whose own ``reply_to`` Kafka cannot take (unknown topic or partition) is sent to the
-default replies topic instead, so one bad destination never blocks a batch.
+Chunks are pipelined: while chunk N waits for its acknowledgements and its database write, later
+chunks are already being read and produced (at most ``BATCHGPT_FANOUT_CHUNKS_IN_FLIGHT`` chunks, 16
+by default, so replies run ahead of the slower database writes; those stay in order, one at a time).
+A reply whose own ``reply_to`` Kafka cannot take (unknown topic or partition) is sent to the default
+replies topic instead, so one bad destination never blocks a batch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = ["ReplySink"]
 
 logger = logging.getLogger(__name__)
 
-_MAX_IN_FLIGHT = 3
 
 
 class ReplySink:
@@ -68,7 +68,7 @@ class ReplySink:
             for m, v in items
         ]
         self._in_flight.append(asyncio.create_task(self._settle(items, futures)))
-        while len(self._in_flight) >= _MAX_IN_FLIGHT:
+        while len(self._in_flight) >= ctx.settings.fanout_chunks_in_flight:
             await self._in_flight.popleft()
 
     async def close(self) -> None:

@@ -39,6 +39,10 @@ class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
     """Most attempts a request gets through ``token_limit_exceeded`` before it is answered 429."""
     fanout_chunk_size: int = Field(default=500, ge=1, le=50_000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNK"))
     """Replies published (and awaited) per chunk before their results are written to the database."""
+    fanout_chunks_in_flight: int = Field(
+        default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNKS_IN_FLIGHT")
+    )
+    """Chunks whose replies may be out (produced) while earlier chunks' results are still being stored."""
     worker_id: str | None = Field(default=None, max_length=100, validation_alias=env_var("BATCHGPT_RESOLVER_ID"))
     """Lease owner name of this worker (default: host, pid and a random suffix)."""
     test_crash_at: str | None = Field(

@@ -76,6 +76,24 @@ async def test_upstream_unavailable_past_the_limit_answers_each_request_with_an_
     assert stats["batches"] == 0 and stats["api_calls"]["files.create"] == 3
 
 
+async def test_an_error_reply_to_an_unusable_destination_goes_to_the_default_topic(
+    run_collator, kafka_settings, db_engine, simulator
+):
+    simulator.inject(kind="http_error", route="batches.create", status=400, count=1, code="invalid_value",
+                     message="Invalid value for 'endpoint'.")
+    lost = chat_request("gpt-4o-mini").model_copy(update={"reply_to": reply_to(kafka_settings.topics.replies, 7)})
+    plain = chat_request("gpt-4o-mini")
+    produce(kafka_settings, [lost, plain])
+    async with run_collator(window_ms=500, submit_max_attempts=5):
+        await wait_batches(db_engine, 1, submitted=False)
+        raw = await read_topic_async(kafka_settings, kafka_settings.topics.replies, expect=2)
+        [batch] = batch_rows(db_engine)
+        assert batch["status"] == "failed"  # the collator went on: the bad destination did not stall it
+    replies = {decode(ReplyMessage, m.value()).request_id: decode(ReplyMessage, m.value()) for m in raw}
+    assert set(replies) == {lost.request_id, plain.request_id}  # partition 7 does not exist (the topic has 2)
+    assert {r.status_code for r in replies.values()} == {400}
+
+
 async def test_a_rejected_create_answers_with_the_upstream_error_at_once(
     run_collator, kafka_settings, db_engine, simulator
 ):
@@ -104,9 +122,11 @@ async def test_connection_errors_are_retried_then_answered_with_upstream_unavail
     reply = decode(ReplyMessage, raw.value())
     assert reply.request_id == message.request_id
     assert reply.status_code == 503 and reply.body["error"]["code"] == "upstream_unavailable"
-    # three attempts, each failing at its first call (the lookup), plus the last look before giving up
-    assert collator.metrics.upstream_errors.labels(operation="batches.list", kind="transient",
-                                                   status="")._value.get() == 4
+    # attempt 1 fails at its upload (a batch with no recorded attempt is created without a look);
+    # attempts 2 and 3 fail at their first call, the look, and so does the last look before giving up
+    errors = collator.metrics.upstream_errors
+    assert errors.labels(operation="files.create", kind="transient", status="")._value.get() == 1
+    assert errors.labels(operation="batches.list", kind="transient", status="")._value.get() == 3
 
 
 async def test_retry_after_is_honoured_before_retrying_a_create(run_collator, kafka_settings, db_engine, simulator):

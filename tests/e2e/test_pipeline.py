@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import os
 import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -178,17 +181,47 @@ def test_direct_kafka_producer_gets_its_reply(stack_factory: Callable[..., Stack
     assert found["body"]["choices"][0]["message"]["content"] == expected_chat_content(body)
 
 
+def _established_connections(pid: int, port: int) -> int:
+    """How many established TCP connections to ``port`` process ``pid`` holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                    count += 1
+    return count
+
+
 async def test_ingress_worker_processes_share_one_port(stack_factory: Callable[..., Stack]) -> None:
     stack = stack_factory(window_ms=300, extra_env={"BATCHGPT_INGRESS_WORKERS": "2"})
+    ingress = stack.procs["ingress"]
+    workers = subprocess.run(["pgrep", "-P", str(ingress.popen.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2
     client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=0, timeout=120)
     bodies = [_body(MODELS[i % 3], f"worker {i} {uuid.uuid4().hex}") for i in range(60)]
-    replies = await asyncio.gather(*(client.chat.completions.create(**b) for b in bodies))
+    calls = asyncio.gather(*(client.chat.completions.create(**b) for b in bodies))
+    # while the calls are held, each worker holds its share of the 60 connections (one socket per worker)
+    held: list[int] = []
+
+    async def _all_held() -> bool:
+        held[:] = [_established_connections(int(pid), stack.ingress_port) for pid in workers]
+        return sum(held) >= len(bodies)
+
+    await async_wait_for(_all_held, timeout_s=60, what="60 held connections")
+    assert min(held) >= 15, f"connections per worker: {held}"
+    replies = await calls
     await client.close()
     for body, reply in zip(bodies, replies, strict=True):
         assert reply.choices[0].message.content == expected_chat_content(body)
     _assert_no_line_went_upstream_twice(stack, len(bodies))
-    ingress = stack.procs.pop("ingress")
-    workers = subprocess.run(["pgrep", "-P", str(ingress.popen.pid)], capture_output=True, text=True).stdout.split()
-    assert len(workers) == 2
+    stack.procs.pop("ingress")
     ingress.stop(grace_s=30)
     assert ingress.returncode() == 0

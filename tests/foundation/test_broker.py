@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import faust
 from confluent_kafka import Consumer, Producer
@@ -68,17 +69,21 @@ async def test_async_producer_waits_for_acknowledgement(kafka_settings: KafkaSet
     producer.start()
     try:
         msgs = await asyncio.gather(
-            *(producer.produce(kafka_settings.topics.replies, f"r{i}".encode(), key=f"r{i}") for i in range(20))
+            *(producer.produce(kafka_settings.topics.replies, f"r{i}".encode(), key=f"r{i}") for i in range(2000))
         )
     finally:
         assert producer.stop() == 0
     assert all(m.error() is None and m.offset() >= 0 for m in msgs)
+    # every caller got its own message's report (reports are handed over in groups, one per poll)
+    assert [m.value() for m in msgs] == [f"r{i}".encode() for i in range(2000)]
+    assert len({(m.partition(), m.offset()) for m in msgs}) == 2000
 
 
-async def test_faust_take_events_consumes_from_the_broker(kafka_settings: KafkaSettings) -> None:
+async def test_faust_take_events_consumes_from_the_broker(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
     topic_name = kafka_settings.topics.requests
     app = faust.App(
         f"bgt-test-{uuid.uuid4().hex[:8]}",
+        datadir=tmp_path / "faust",
         broker=f"kafka://{kafka_settings.kafka_bootstrap_servers}",
         store="memory://",
         web_enabled=False,

@@ -223,3 +223,30 @@ async def test_kafka_not_acknowledging_is_service_unavailable(unique_id: str) ->
     finally:
         await asyncio.to_thread(producer.stop, 0.5)
     assert caught.value.status_code == 503 and caught.value.headers() == {"retry-after": "3"}
+
+
+def test_an_unexpected_failure_on_the_hot_route_is_a_500_envelope_and_the_server_goes_on(
+    stack: Stack, prompt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The POST routes are served ahead of FastAPI's stack: their own unexpected errors are answered there."""
+
+    async def broken(_admission: object) -> object:
+        raise RuntimeError("a bug, not a client error")
+
+    admissions = stack.ingress.runtime.admissions
+    with httpx.Client(headers=AUTH, timeout=30) as http:
+        with monkeypatch.context() as patch:
+            patch.setattr(admissions, "submit", broken)
+            for path, body in (
+                ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}),
+                ("/v1/embeddings", {"model": "text-embedding-3-small", "input": "x"}),
+            ):
+                failed = http.post(f"{stack.base_url}{path}", json=body)
+                error = _assert_envelope(failed, 500)
+                assert error["type"] == "server_error" and "a bug" not in error["message"]
+        fine = http.post(
+            f"{stack.base_url}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt("after")}]},
+            headers={"Prefer": "respond-async"},
+        )
+    assert fine.status_code == 202 and fine.headers["x-request-id"]

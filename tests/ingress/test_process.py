@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.ingress.servers import free_port, ingress_env, spawn_ingress, wait_ready
@@ -175,17 +177,23 @@ def test_openapi_describes_the_real_endpoints(stack: Stack) -> None:
     assert "HTTPBearer" in document["components"]["securitySchemes"]
 
 
-def test_unexpected_failure_is_a_500_envelope_with_a_request_id(stack: Stack, start_ingress, tmp_path: Path) -> None:
+def test_unexpected_failure_is_a_500_envelope_with_a_request_id(
+    stack: Stack, start_ingress, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
 
     server = start_ingress(database_url=f"sqlite:///{tmp_path / 'broken.sqlite3'}")
     with server.runtime.engine.begin() as conn:
         conn.execute(text("DROP TABLE results"))  # a fault nobody handles: the table is gone
-    response = httpx.get(f"{server.base_url}/v1/chat/completions/req_x", headers=AUTH, timeout=30)
+    with caplog.at_level(logging.ERROR):
+        response = httpx.get(f"{server.base_url}/v1/chat/completions/req_x", headers=AUTH, timeout=30)
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "server_error"
     assert response.headers["x-request-id"]
     assert "DROP" not in response.text and "sqlite" not in response.text.lower()
+    tracebacks = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], OperationalError)]
+    assert len(tracebacks) == 1, [r.getMessage() for r in tracebacks]  # logged once, with its traceback
 
 
 def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prompt) -> None:

@@ -111,3 +111,25 @@ def test_pinned_reply_partitions_and_a_reply_published_to_another_replica(stack:
     assert response.status_code == 200
     [own_message] = stack.stand_in.with_text(own)
     assert own_message.reply_to is not None and own_message.reply_to.partition == 1
+
+
+async def test_identical_first_sends_through_two_replicas_at_once_make_one_request(
+    stack: Stack, start_ingress, prompt
+) -> None:
+    """The lookup and the insert run under one database lock per fingerprint, across replicas."""
+    other = start_ingress()
+    texts = [prompt(f"twin{i}") for i in range(20)]
+    async with httpx.AsyncClient(headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
+        sends = [
+            http.post(f"{base}/v1/chat/completions", json=_chat(text))
+            for text in texts
+            for base in (stack.base_url, other.base_url)
+        ]
+        answers = await asyncio.gather(*sends)
+    assert {a.status_code for a in answers} == {202}
+    for index, text in enumerate(texts):
+        pair = answers[2 * index : 2 * index + 2]
+        assert pair[0].json()["id"] == pair[1].json()["id"], text
+        wait_for(lambda text=text: stack.stand_in.with_text(text), timeout_s=15, what=f"the request of {text!r}")
+    for text in texts:
+        assert len(stack.stand_in.with_text(text)) == 1

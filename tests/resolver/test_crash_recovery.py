@@ -41,6 +41,7 @@ def _env(kafka_settings: KafkaSettings, database_url: str, sim: RunningSimulator
             "BATCHGPT_RESOLVER_SCAN_S": "0.1",
             "BATCHGPT_RESOLVER_LEASE_S": "1",
             "BATCHGPT_FANOUT_CHUNK": "10",
+            "BATCHGPT_FANOUT_CHUNKS_IN_FLIGHT": "3",
             "BATCHGPT_LOG_FORMAT": "text",
             **extra,
         }
