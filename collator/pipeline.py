@@ -202,7 +202,7 @@ class WindowProcessor:
             for p in plan.batches:
                 self._known[p.batch_id] = repository.PendingBatch(
                     batch_id=p.batch_id, tenant=p.tenant, endpoint=p.endpoint, model=p.model, created_at=now,
-                    submit_attempts=0, requests=tuple(line.request for line in p.lines), content=p.content)
+                    submit_attempts=1, requests=tuple(line.request for line in p.lines), content=p.content)
             return [p.batch_id for p in plan.batches] + sorted(pending_existing)
 
     async def drive(self, batch_id: str) -> None:
@@ -218,18 +218,23 @@ class WindowProcessor:
             self._known.pop(batch_id, None)
 
     async def _drive(self, batch_id: str) -> None:
-        claimed = await self._retrying("db.claim", lambda: self._db(
-            repository.claim, self._engine, batch_id, owner=self.owner, now=self._clock(),
-            lease_s=self._limits.lease_s))
-        if not claimed:
-            return
-        batch = self._known.get(batch_id) or await self._retrying(
+        # a batch this worker just reserved is still leased to it, with attempt 1 recorded: no claim needed
+        known = self._known.get(batch_id)
+        fresh = known is not None and self._clock() - known.created_at < self._limits.lease_s / 3
+        if not fresh:
+            claimed = await self._retrying("db.claim", lambda: self._db(
+                repository.claim, self._engine, batch_id, owner=self.owner, now=self._clock(),
+                lease_s=self._limits.lease_s))
+            if not claimed:
+                return
+        batch = known or await self._retrying(
             "db.load_pending", lambda: self._db(repository.load_pending, self._engine, batch_id))
         if batch is None:
             return
         content = batch.content or b"".join(jsonl_line(request) for request in batch.requests)
 
-        renewed: dict[str, float] = {}  # attempt number and when the lease was last extended
+        # attempt number and when the lease was last extended (the reservation did both for a fresh batch)
+        renewed: dict[str, float] = {"attempt": 1, "at": batch.created_at} if fresh else {}
 
         async def keep_lease(attempt: int) -> bool:
             """Renew (recording the attempt) when the attempt changed or a third of the lease has passed."""
@@ -245,7 +250,7 @@ class WindowProcessor:
 
         outcome = await self._submitter.submit(
             batch_id, content=content, endpoint=batch.endpoint, not_before=batch.created_at,
-            attempts_so_far=batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
+            attempts_so_far=0 if fresh else batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
         )
         if outcome.batch is not None:
             await self._record_submitted(batch, outcome, len(content))

@@ -81,6 +81,9 @@ def existing_members(engine: Engine, keys: Iterable[tuple[str, int]]) -> dict[tu
 def reserve(engine: Engine, plans: Sequence[BatchPlan], *, owner: str, now: float, lease_s: float) -> None:
     """Insert the plans as ``pending`` batches leased to ``owner``, with their members, in one transaction.
 
+    Each batch is recorded with one submit attempt: the reserving worker starts it at once, and a worker
+    taking the batch over must first look upstream (the first attempt may have created it).
+
     :raises ReservationConflict: a batch id or a member is already taken (nothing was written).
     """
     if not plans:
@@ -104,7 +107,7 @@ def reserve(engine: Engine, plans: Sequence[BatchPlan], *, owner: str, now: floa
                         "input_tokens": 0,
                         "output_tokens": 0,
                         "total_tokens": 0,
-                        "submit_attempts": 0,
+                        "submit_attempts": 1,
                         "created_at": now,
                         "cancel_requested": False,
                         "lease_owner": owner,

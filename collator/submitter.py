@@ -2,10 +2,11 @@
 
 Every attempt but a batch's very first looks upstream for a batch whose metadata names our batch
 id (a previous attempt, or a crashed worker, may have created it), and only then uploads
-(``<batch id>.jsonl``) and creates. The very first attempt (none recorded before it) skips the look:
-each attempt records its number with the lease before its first upstream write, so a batch with no
-recorded attempt has never reached upstream. The SDK's own retries are off (it sends no idempotency
-key); 429, 5xx, timeouts and connection errors are retried here with backoff, honouring ``Retry-After``.
+(``<batch id>.jsonl``) and creates. The very first attempt, made by the worker that reserved the
+batch (the reservation records it, with the lease), skips the look: every attempt is recorded
+before its first upstream write, so nothing can be upstream before it. The SDK's own retries are
+off (it sends no idempotency key); 429, 5xx, timeouts and connection errors are retried here with
+backoff, honouring ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ class Submitter:
     ) -> SubmitOutcome:
         """Find or create the batch, retrying transient faults up to the attempt limit.
 
-        Attempt 1 (``attempts_so_far`` 0) creates without looking first (see the module's docstring).
+        Attempt 1 (``attempts_so_far`` 0: the reserving worker's first) creates without looking first.
 
         ``keep_lease(attempt)`` is asked before every upstream write; it records the attempt number and
         keeps our lease (False: another worker took the batch over, stop). ``checkpoint(point)`` is the

@@ -26,6 +26,7 @@ class BatchRow:
     cancel_requested: bool
     terminal_at: float | None
     resolved_at: float | None
+    next_poll_at: float | None
     line_count: int
     request_completed: int
     request_failed: int

@@ -53,6 +53,7 @@ def _batch_row(row: Any) -> BatchRow:
         cancel_requested=bool(row.cancel_requested),
         terminal_at=row.terminal_at,
         resolved_at=row.resolved_at,
+        next_poll_at=row.next_poll_at,
         line_count=row.line_count,
         request_completed=row.request_completed or 0,
         request_failed=row.request_failed or 0,

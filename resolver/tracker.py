@@ -22,7 +22,7 @@ from resolver.repository import (
     record_tokens,
     update_status,
 )
-from resolver.schedule import backoff_delay_seconds, poll_delay_seconds
+from resolver.schedule import backoff_delay_seconds, next_poll_time, poll_delay_seconds
 from resolver.upstream import UpstreamBatch
 from schemas import BatchEvent, BatchEventKind, BatchStatus, Endpoint, RequestCounts, TokenUsage
 
@@ -166,6 +166,7 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
         batch = await asyncio.to_thread(load_batch, ctx.engine, batch_id)
         if batch is None or batch.resolved_at is not None or batch.upstream_batch_id is None:
             return
+        due_at = batch.next_poll_at
         # a terminal status we have not seen ourselves (e.g. the collator adopted an upstream batch that had
         # already finished) still needs one poll: the file ids and counts come from upstream
         if not batch.status.is_terminal or batch.terminal_at is None:
@@ -175,8 +176,8 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
                 seen = await ctx.upstream.retrieve(batch.upstream_batch_id)
             ctx.metrics.polls.inc()
             batch = await _record(ctx, batch, seen)
-        now = time.time()
-        next_poll_at = now + poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)
+        delay = poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)
+        next_poll_at = next_poll_time(due_at=due_at, now=time.time(), delay_seconds=delay)
         if batch.status.is_terminal:
             result = await resolve_terminal(ctx, batch)
             if result.resolved:
