@@ -118,7 +118,7 @@ async def test_identical_first_sends_through_two_replicas_at_once_make_one_reque
 ) -> None:
     """The lookup and the insert run under one database lock per fingerprint, across replicas."""
     other = start_ingress()
-    texts = [prompt(f"twin{i}") for i in range(20)]
+    texts = [prompt(f"[hold] twin{i}") for i in range(20)]  # [hold]: the stand-in leaves them pending
     async with httpx.AsyncClient(headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
         sends = [
             http.post(f"{base}/v1/chat/completions", json=_chat(text))
