@@ -47,13 +47,22 @@ class GroupCommitter(Generic[T, R]):
         """Items waiting for the next group."""
         return len(self._queue)
 
-    async def submit(self, item: T) -> R:
-        """Queue ``item`` and return its outcome once its group was written."""
+    async def submit(self, item: T, *, on_abandoned: Callable[[asyncio.Future[R]], None] | None = None) -> R:
+        """Queue ``item`` and return its outcome once its group was written.
+
+        A cancelled caller does not cancel its group; ``on_abandoned`` then gets the item's outcome
+        future when the group is written (to undo what was recorded for nobody).
+        """
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
-        return await asyncio.shield(future)  # a cancelled caller does not cancel its group
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if on_abandoned is not None:
+                future.add_done_callback(on_abandoned)
+            raise
 
     async def _drain(self) -> None:
         while self._queue:

@@ -129,12 +129,9 @@ async def _admit(
         may_reuse=may_reuse,
         may_insert=may_insert,
     )
-    recording = asyncio.ensure_future(runtime.admissions.submit(admission))
-    try:
-        return admission, await asyncio.shield(recording)
-    except asyncio.CancelledError:  # the group still records it: a row nobody will produce must not stay
-        recording.add_done_callback(functools.partial(_forget_if_recorded, runtime, admission.request_id))
-        raise
+    # a cancelled caller's group still records it: a row nobody will produce must not stay
+    forget = functools.partial(_forget_if_recorded, runtime, admission.request_id)
+    return admission, await runtime.admissions.submit(admission, on_abandoned=forget)
 
 
 def _forget_if_recorded(runtime: IngressRuntime, request_id: str, recording: asyncio.Future[Outcome]) -> None:

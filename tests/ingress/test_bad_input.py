@@ -230,7 +230,7 @@ def test_an_unexpected_failure_on_the_hot_route_is_a_500_envelope_and_the_server
 ) -> None:
     """The POST routes are served ahead of FastAPI's stack: their own unexpected errors are answered there."""
 
-    async def broken(_admission: object) -> object:
+    async def broken(_admission: object, **_options: object) -> object:
         raise RuntimeError("a bug, not a client error")
 
     admissions = stack.ingress.runtime.admissions
