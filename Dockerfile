@@ -6,12 +6,10 @@ WORKDIR /app
 
 COPY pyproject.toml README.md LICENSE ./
 COPY schemas ./schemas
-COPY batchgpt_infra ./batchgpt_infra
+COPY batchgpt ./batchgpt
 COPY ingress ./ingress
 COPY collator ./collator
 COPY resolver ./resolver
-COPY simulator ./simulator
-COPY devstack ./devstack
 RUN pip install . && useradd --create-home --uid 10001 batchgpt
 USER batchgpt
 

@@ -2,7 +2,7 @@
 
 Starts ``--replicas`` ``batch-gpt ingress`` processes (each on its own port, all sharing one SQLite
 file in a temporary directory, one topic prefix and the broker at ``KAFKA_BOOTSTRAP_SERVERS`` or a
-local one from ``batchgpt_infra.broker``: several replicas sharing Kafka and the database is a
+local one from ``batchgpt.broker``: several replicas sharing Kafka and the database is a
 supported deployment), warms each up, reads their RSS, then spreads N held calls over them. The
 calls come from several client processes, each opening raw HTTP/1.1 connections on 127.0.0.x to
 its replica and sending one chat completion per connection that is held (nobody answers it). Once
@@ -174,7 +174,7 @@ def _client_main(spec: _ClientSpec, opened_here: Any, release: Any) -> None:
 
 
 def _start_broker() -> tuple[str, object]:
-    from batchgpt_infra.broker import start_broker, stop_broker
+    from batchgpt.broker import start_broker, stop_broker
 
     home = ROOT / ".kafka"
     port = _free_port()
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 for index, port in enumerate(ports):
                     processes.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "batchgpt_infra.cli", "ingress", "--host", "127.0.0.1"]
+                            [sys.executable, "-m", "batchgpt.cli", "ingress", "--host", "127.0.0.1"]
                             + ["--port", str(port)],
                             env=env,
                             cwd=ROOT,

@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from batchgpt_infra.broker import start_broker, stop_broker  # noqa: E402
-from devstack.stack import running_stack  # noqa: E402
-from simulator.testing import free_port, start_simulator_process  # noqa: E402
+from batchgpt.broker import start_broker, stop_broker  # noqa: E402
+from batchgpt.devstack.stack import running_stack  # noqa: E402
+from batchgpt.simulator.testing import free_port, start_simulator_process  # noqa: E402
 
 STATE = ROOT / ".run" / "bench"
 AUTOBATCHER_VERSION = "0.12.0"

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from batchgpt_infra.db import make_engine, migrate
-from batchgpt_infra.kafka import ensure_topics
-from batchgpt_infra.settings import KafkaSettings
-from simulator.settings import SimulatorSettings
-from simulator.testing import run_simulator
+from batchgpt.db import make_engine, migrate
+from batchgpt.kafka import ensure_topics
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import run_simulator
 from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import batch_row
 from tests.resolver.topic_reader import TopicReader
@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, workdir: Path, database_url: str) -> int:
         )
         log = (workdir / "resolver.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "batchgpt_infra.cli", "resolver"], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "batchgpt.cli", "resolver"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
         try:
             samples: list[tuple[float, str, float]] = []

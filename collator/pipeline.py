@@ -29,7 +29,7 @@ from confluent_kafka import KafkaException
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from batchgpt_infra.kafka import DeliveryError
+from batchgpt.kafka import DeliveryError
 from collator import repository, submissions
 from collator.backoff import retry_delay
 from collator.crash import CrashHook

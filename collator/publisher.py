@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaException
 
-from batchgpt_infra.kafka import AsyncProducer
+from batchgpt.kafka import AsyncProducer
 from schemas.codec import encode
 from schemas.messages import BatchEvent, DeadLetter, ReplyMessage, RequestMessage
 from schemas.topics import TopicNames

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from batchgpt_infra.tables import batch_members, batches
+from batchgpt.tables import batch_members, batches
 from collator.errors import ReservationConflict
 from collator.planning import BatchPlan
 from schemas.codec import decode, encode

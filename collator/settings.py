@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from batchgpt_infra.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
 
 __all__ = ["CollatorSettings"]
 

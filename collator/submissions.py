@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
 
-from batchgpt_infra.tables import batch_members, batches, requests, results
+from batchgpt.tables import batch_members, batches, requests, results
 from collator.repository import PendingBatch
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import BatchStatus, RequestState

@@ -10,8 +10,8 @@ import sys
 
 import uvicorn
 
-from batchgpt_infra.logging_setup import configure_logging
-from batchgpt_infra.settings import settings_or_exit
+from batchgpt.logging_setup import configure_logging
+from batchgpt.settings import settings_or_exit
 from ingress.app import create_app
 from ingress.server import DrainingServer
 from ingress.settings import IngressSettings

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
-from batchgpt_infra.tables import requests
+from batchgpt.tables import requests
 from ingress.repository import COLUMNS, RequestRow
 from schemas.status import RequestState
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 
-from batchgpt_infra.tables import batches
+from batchgpt.tables import batches
 from schemas.status import BatchStatus
 
 __all__ = ["get_batch", "list_batches", "request_cancel"]

@@ -4,7 +4,7 @@ Mapping from our row: ``pending`` (not yet created upstream) shows as ``validati
 cancel was requested and which is not terminal shows as ``cancelling``; ``terminal_at`` fills the
 ``*_at`` key of the terminal status; ``expires_at`` is 24 h after creation (the only completion
 window). ``metadata`` carries the upstream batch id and, when the tokens are known, the estimated
-synchronous cost and saving (``batchgpt_infra.pricing``).
+synchronous cost and saving (``batchgpt.pricing``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from batchgpt_infra.pricing import estimate_saving
+from batchgpt.pricing import estimate_saving
 from schemas.status import BatchStatus
 
 __all__ = ["COMPLETION_WINDOW_SECONDS", "render_batch", "render_page", "shown_status"]

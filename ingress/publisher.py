@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from batchgpt_infra.kafka import AsyncProducer, DeliveryError
+from batchgpt.kafka import AsyncProducer, DeliveryError
 from ingress.errors import ServiceUnavailable
 from schemas.codec import CONTENT_TYPE, encode
 from schemas.messages import SCHEMA_VERSION, ReplyTo, RequestMessage

@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, TopicPartition
 
-from batchgpt_infra.kafka import AsyncConsumer
+from batchgpt.kafka import AsyncConsumer
 from ingress.correlator import Correlator
 from ingress.metrics import IngressMetrics
 from ingress.outcomes import Finished

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, delete, func, select
 
-from batchgpt_infra.tables import requests, results
+from batchgpt.tables import requests, results
 from ingress.outcomes import Finished
 from schemas.status import RequestState
 

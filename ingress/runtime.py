@@ -12,9 +12,9 @@ import time
 
 from sqlalchemy import Engine
 
-from batchgpt_infra.db import make_engine, migrate
-from batchgpt_infra.db import ping as ping_db
-from batchgpt_infra.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
+from batchgpt.db import make_engine, migrate
+from batchgpt.db import ping as ping_db
+from batchgpt.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
 from ingress import repository
 from ingress.admission import Admission, Outcome, admit_group
 from ingress.auth import KeyRing

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from batchgpt_infra.settings import DatabaseSettings, KafkaSettings, LoggingSettings, env_var
+from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, env_var
 
 __all__ = ["IngressSettings"]
 

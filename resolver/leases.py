@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
 
-from batchgpt_infra.tables import batches
+from batchgpt.tables import batches
 from resolver.errors import LeaseLostError
 from schemas import BatchStatus
 

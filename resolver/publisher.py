@@ -7,7 +7,7 @@ import time
 
 from confluent_kafka import Message
 
-from batchgpt_infra.kafka import AsyncProducer
+from batchgpt.kafka import AsyncProducer
 from resolver.repository import BatchRow, MemberRow
 from resolver.results import Outcome
 from schemas import BatchEvent, ReplyMessage, RequestMessage, TopicNames, decode, encode

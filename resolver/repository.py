@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from batchgpt_infra.tables import batch_members, batches, requests, results
+from batchgpt.tables import batch_members, batches, requests, results
 from resolver.records import BatchRow, MemberRow, ResultRow, UpstreamBatch
 from schemas import BatchStatus, RequestState
 

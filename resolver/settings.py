@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from batchgpt_infra.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
 
 __all__ = ["ResolverSettings"]
 

@@ -7,8 +7,8 @@ import asyncio
 import logging
 import time
 
-from batchgpt_infra.kafka import DeliveryError
-from batchgpt_infra.pricing import estimate_saving
+from batchgpt.kafka import DeliveryError
+from batchgpt.pricing import estimate_saving
 from resolver.context import WorkerContext
 from resolver.errors import LeaseLostError, UpstreamConflictError, UpstreamError
 from resolver.fanout import FanoutResult, resolve_terminal

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from batchgpt_infra.kafka import AsyncConsumer
-from batchgpt_infra.settings import KafkaSettings
+from batchgpt.kafka import AsyncConsumer
+from batchgpt.settings import KafkaSettings
 from schemas import BatchEvent, BatchEventKind, DecodeError, decode
 
 __all__ = ["consume_wakeups", "group_id"]

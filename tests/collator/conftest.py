@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from batchgpt_infra.settings import KafkaSettings
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
 from collator.app import Collator, create_app
 from collator.settings import CollatorSettings
-from simulator.settings import SimulatorSettings
-from simulator.testing import RunningSimulator, run_simulator
 
 FAST_SIMULATOR = SimulatorSettings(
     validating_seconds=0.05, in_progress_seconds=0.1, finalizing_seconds=0.05, cancelling_seconds=0.05

@@ -11,8 +11,8 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine, select
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batch_members, batches, requests
+from batchgpt.settings import KafkaSettings
+from batchgpt.tables import batch_members, batches, requests
 from schemas.codec import encode
 from schemas.messages import ReplyTo, RequestMessage
 from tests.support.waiting import async_wait_for

@@ -1,6 +1,6 @@
 """SIGKILL at each dangerous point, restart: every request is submitted upstream exactly once.
 
-The collator runs as a child process (``python -m batchgpt_infra.cli collator``); the crash hook
+The collator runs as a child process (``python -m batchgpt.cli collator``); the crash hook
 ``BATCHGPT_TEST_CRASH_AT`` makes it SIGKILL itself at the named point. After a restart without the
 hook, the simulator's stats must show each request id in exactly one batch, and the database must
 hold each request as one member.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert
 
-from batchgpt_infra.tables import requests
+from batchgpt.tables import requests
 from collator import repository, submissions
 from collator.errors import ReservationConflict
 from collator.planning import plan_window

@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from simulator.testing import free_port
+from batchgpt.simulator.testing import free_port
 from tests.collator.harness import batch_rows, chat_request, produce
 from tests.collator.worker_process import CollatorProcess
 from tests.support.waiting import wait_for
@@ -16,7 +16,7 @@ from tests.support.waiting import wait_for
 
 def test_a_bad_setting_exits_2_naming_the_variable():
     env = {**os.environ, "COLLATE_BATCHES_FOR_DURATION_IN_MS": "soon"}
-    done = subprocess.run([sys.executable, "-m", "batchgpt_infra.cli", "collator"], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "batchgpt.cli", "collator"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "COLLATE_BATCHES_FOR_DURATION_IN_MS" in done.stderr

@@ -6,11 +6,11 @@ import json
 
 from sqlalchemy import select
 
-from batchgpt_infra.tables import results
+from batchgpt.simulator.testing import free_port
+from batchgpt.tables import results
 from schemas.codec import decode
 from schemas.messages import ReplyMessage
 from schemas.status import ReplyStatus
-from simulator.testing import free_port
 from tests.collator.harness import (
     batch_rows,
     chat_request,

@@ -30,7 +30,7 @@ _ENV_OF_FIELD = {
 
 
 class CollatorProcess:
-    """``python -m batchgpt_infra.cli collator`` with the environment of ``settings`` (+ ``extra_env``)."""
+    """``python -m batchgpt.cli collator`` with the environment of ``settings`` (+ ``extra_env``)."""
 
     def __init__(self, settings: CollatorSettings, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
         env = {k: v for k, v in os.environ.items()
@@ -43,7 +43,7 @@ class CollatorProcess:
         self.log_path = log_path
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "batchgpt_infra.cli", "collator"], env=env, stdout=log,
+                [sys.executable, "-m", "batchgpt.cli", "collator"], env=env, stdout=log,
                 stderr=subprocess.STDOUT,
             )
 

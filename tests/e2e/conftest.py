@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devstack.stack import Stack, running_stack
+from batchgpt.devstack.stack import Stack, running_stack
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.answers import expected_chat_content
+from batchgpt.simulator.answers import expected_chat_content
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def test_dev_stack_answers_the_printed_curl_and_python_examples(tmp_path: Path) 
             [
                 sys.executable,
                 "-m",
-                "batchgpt_infra.cli",
+                "batchgpt.cli",
                 "dev",
                 "--port",
                 str(port),

@@ -21,8 +21,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from openai import AsyncOpenAI, OpenAI
 
-from devstack.stack import Stack
-from simulator.answers import expected_chat_content
+from batchgpt.devstack.stack import Stack
+from batchgpt.simulator.answers import expected_chat_content
 from tests.support.waiting import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration

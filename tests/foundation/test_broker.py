@@ -10,9 +10,9 @@ import faust
 from confluent_kafka import Consumer, Producer
 from faust.contrib.asgi import faust_app_running
 
-from batchgpt_infra.broker import KAFKA_VERSION, wait_until_ready
-from batchgpt_infra.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
-from batchgpt_infra.settings import KafkaSettings
+from batchgpt.broker import KAFKA_VERSION, wait_until_ready
+from batchgpt.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
+from batchgpt.settings import KafkaSettings
 from tests.support.waiting import wait_for
 
 pytestmark = __import__("pytest").mark.integration

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from batchgpt_infra.broker import KAFKA_VERSION
-from batchgpt_infra.cli import _COMMANDS
-from batchgpt_infra.settings import env_names
+from batchgpt.broker import KAFKA_VERSION
+from batchgpt.cli import _COMMANDS
+from batchgpt.settings import env_names
 from collator.settings import CollatorSettings
 from ingress.settings import IngressSettings
 from resolver.settings import ResolverSettings
@@ -57,6 +57,6 @@ def test_simulator_sits_behind_a_profile() -> None:
 
 def test_dockerfile_installs_every_package_and_runs_the_cli() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("schemas", "batchgpt_infra", "ingress", "collator", "resolver", "simulator"):
+    for package in ("schemas", "batchgpt", "ingress", "collator", "resolver"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert 'ENTRYPOINT ["batch-gpt"]' in dockerfile

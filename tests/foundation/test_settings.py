@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from batchgpt_infra.settings import SettingsError, env_names, load_settings
+from batchgpt.settings import SettingsError, env_names, load_settings
 from collator.settings import CollatorSettings
 from ingress.settings import IngressSettings
 from resolver.settings import ResolverSettings
@@ -71,7 +71,7 @@ def test_bad_value_names_the_variable(cls: type, var: str, value: str) -> None:
 
 def test_a_bad_value_stops_the_process_with_the_variable_name() -> None:
     code = (
-        "from batchgpt_infra.settings import settings_or_exit\n"
+        "from batchgpt.settings import settings_or_exit\n"
         "from collator.settings import CollatorSettings\n"
         "settings_or_exit(CollatorSettings, 'collator')\n"
         "print('should not get here')"

@@ -83,7 +83,7 @@ def spawn_ingress(settings_env: dict[str, str], port: int, log_path: Path) -> su
     """Start ``batch-gpt ingress --port PORT`` as a subprocess (stdout/stderr to ``log_path``)."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "batchgpt_infra.cli", "ingress", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "batchgpt.cli", "ingress", "--host", "127.0.0.1", "--port", str(port)],
             env=ingress_env(settings_env),
             cwd=ROOT,
             stdout=log,

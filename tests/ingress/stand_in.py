@@ -17,12 +17,12 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from batchgpt_infra.tables import requests, results
+from batchgpt.simulator.answers import answer
+from batchgpt.tables import requests, results
 from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus, RequestState
 from schemas.topics import TopicNames
-from simulator.answers import answer
 
 HOLD_MARKER = "[hold]"
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from batchgpt_infra.db import make_engine, migrate
-from batchgpt_infra.tables import requests
+from batchgpt.db import make_engine, migrate
+from batchgpt.tables import requests
 from ingress.admission import ADMITTED, NOT_FOUND, Admission, Reuse, admit_group
 from schemas.status import RequestState
 

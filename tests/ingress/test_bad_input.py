@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from batchgpt_infra.kafka import AsyncProducer, producer_config
-from batchgpt_infra.settings import KafkaSettings
+from batchgpt.kafka import AsyncProducer, producer_config
+from batchgpt.settings import KafkaSettings
 from ingress.errors import ServiceUnavailable
 from ingress.publisher import RequestPublisher
 from schemas.status import Endpoint
@@ -186,7 +186,7 @@ def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prom
 
     from sqlalchemy import func, select
 
-    from batchgpt_infra.tables import requests
+    from batchgpt.tables import requests
     from ingress.auth import tenant_of
     from ingress.fingerprint import fingerprint
 

@@ -97,7 +97,7 @@ def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, pro
 def test_bad_setting_exits_2_naming_the_variable(stack: Stack) -> None:
     env = ingress_env({**_env(stack), "BATCHGPT_MAX_WAIT_S": "soon"})
     result = subprocess.run(
-        [sys.executable, "-m", "batchgpt_infra.cli", "ingress"], env=env, capture_output=True, timeout=60
+        [sys.executable, "-m", "batchgpt.cli", "ingress"], env=env, capture_output=True, timeout=60
     )
     assert result.returncode == 2
     assert b"BATCHGPT_MAX_WAIT_S" in result.stderr
@@ -202,7 +202,7 @@ def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prom
 
     from sqlalchemy import select
 
-    from batchgpt_infra.tables import results
+    from batchgpt.tables import results
 
     server = start_ingress(result_ttl_seconds=60, purge_interval_seconds=0.2)
     old, fresh = f"req_old{prompt('p').split('-')[-1]}", f"req_new{prompt('p').split('-')[-1]}"

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from simulator.answers import expected_chat_content
+from batchgpt.simulator.answers import expected_chat_content
 from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
 

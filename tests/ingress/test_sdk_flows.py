@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from simulator.answers import expected_chat_content, expected_embedding
+from batchgpt.simulator.answers import expected_chat_content, expected_embedding
 from tests.ingress.conftest import Stack
 from tests.support.waiting import wait_for
 

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from simulator.answers import expected_chat_content
+from batchgpt.simulator.answers import expected_chat_content
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.support.waiting import wait_for
 

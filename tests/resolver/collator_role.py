@@ -18,8 +18,8 @@ from confluent_kafka import Producer
 from openai import OpenAI
 from sqlalchemy import Engine, insert
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batch_members, batches, requests
+from batchgpt.settings import KafkaSettings
+from batchgpt.tables import batch_members, batches, requests
 from schemas import BatchEvent, BatchEventKind, BatchStatus, RequestMessage, encode
 
 __all__ = ["announce", "batch_id_for", "jsonl_for", "make_request", "submit_as_collator"]

@@ -10,11 +10,11 @@ import pytest
 from openai import OpenAI
 from sqlalchemy import Engine, select
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batches
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
+from batchgpt.tables import batches
 from resolver.settings import ResolverSettings
-from simulator.settings import SimulatorSettings
-from simulator.testing import RunningSimulator, run_simulator
 from tests.resolver.topic_reader import TopicReader
 from tests.support.waiting import async_wait_for
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from openai import OpenAI
 from sqlalchemy import Engine
 
+from batchgpt.simulator.testing import RunningSimulator
 from resolver.app import running_resolver
 from resolver.repository import request_cancel
 from resolver.settings import ResolverSettings
 from schemas import ReplyStatus
-from simulator.testing import RunningSimulator
 from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import batch_row, wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader

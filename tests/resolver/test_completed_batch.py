@@ -8,13 +8,13 @@ from collections import Counter
 from openai import OpenAI
 from sqlalchemy import Engine, select
 
-from batchgpt_infra.kafka import ensure_topics
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batch_members, requests, results
+from batchgpt.kafka import ensure_topics
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.answers import expected_chat_content, expected_embedding
+from batchgpt.tables import batch_members, requests, results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import BatchEventKind, ReplyStatus, RequestMessage
-from simulator.answers import expected_chat_content, expected_embedding
 from tests.resolver.collator_role import announce, make_request, submit_as_collator
 from tests.resolver.conftest import wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader

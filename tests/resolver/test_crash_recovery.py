@@ -16,9 +16,9 @@ import pytest
 from openai import OpenAI
 from sqlalchemy import Engine, func, select
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batch_members, results
-from simulator.testing import RunningSimulator, free_port
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.testing import RunningSimulator, free_port
+from batchgpt.tables import batch_members, results
 from tests.resolver.collator_role import announce, make_request, submit_as_collator
 from tests.resolver.conftest import batch_row
 from tests.resolver.topic_reader import TopicReader
@@ -60,7 +60,7 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
     def _spawn(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "batchgpt_infra.cli", "resolver"], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "batchgpt.cli", "resolver"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
         started.append(process)
         return process
@@ -121,7 +121,7 @@ def test_resolver_killed_mid_fanout_answers_everyone_after_restart(
 def test_bad_setting_exits_2_naming_the_variable() -> None:
     env = {**os.environ, "BATCHGPT_POLL_INTERVAL_S": "-3"}
     done = subprocess.run(
-        [sys.executable, "-m", "batchgpt_infra.cli", "resolver"], cwd=ROOT, env=env, capture_output=True, timeout=60
+        [sys.executable, "-m", "batchgpt.cli", "resolver"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )
     assert done.returncode == 2
     assert b"BATCHGPT_POLL_INTERVAL_S" in done.stderr
@@ -130,7 +130,7 @@ def test_bad_setting_exits_2_naming_the_variable() -> None:
 def test_missing_openai_key_exits_2() -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     done = subprocess.run(
-        [sys.executable, "-m", "batchgpt_infra.cli", "resolver"], cwd=ROOT, env=env, capture_output=True, timeout=60
+        [sys.executable, "-m", "batchgpt.cli", "resolver"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )
     assert done.returncode == 2
     assert b"OPENAI_API_KEY" in done.stderr

@@ -6,12 +6,12 @@ from __future__ import annotations
 from openai import OpenAI
 from sqlalchemy import Engine, select
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batch_members, requests, results
+from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.testing import RunningSimulator
+from batchgpt.tables import batch_members, requests, results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import ReplyMessage, ReplyStatus, RequestMessage
-from simulator.testing import RunningSimulator
 from tests.resolver.collator_role import announce, make_request, submit_as_collator
 from tests.resolver.conftest import wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader

@@ -8,8 +8,8 @@ import time
 from openai import OpenAI
 from sqlalchemy import Engine, update
 
-from batchgpt_infra.settings import KafkaSettings
-from batchgpt_infra.tables import batches
+from batchgpt.settings import KafkaSettings
+from batchgpt.tables import batches
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import ReplyStatus

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from batchgpt_infra.pricing import BATCH_DISCOUNT, estimate_saving, price_for
+from batchgpt.pricing import BATCH_DISCOUNT, estimate_saving, price_for
 from resolver.schedule import backoff_delay_seconds, next_poll_time, poll_delay_seconds
 
 

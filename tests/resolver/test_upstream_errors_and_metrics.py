@@ -10,10 +10,10 @@ from openai import OpenAI
 from prometheus_client import generate_latest
 from sqlalchemy import Engine
 
-from batchgpt_infra.pricing import estimate_saving
+from batchgpt.pricing import estimate_saving
+from batchgpt.simulator.testing import RunningSimulator
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
-from simulator.testing import RunningSimulator
 from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader

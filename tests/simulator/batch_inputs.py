@@ -10,7 +10,7 @@ from typing import Any
 from openai import AsyncOpenAI, OpenAI
 from openai.types import Batch
 
-from simulator.testing import wait_until
+from batchgpt.simulator.testing import wait_until
 
 CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from simulator.settings import SimulatorSettings
-from simulator.testing import RunningSimulator, run_simulator
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
 
 FAST = SimulatorSettings(
     validating_seconds=0.02,

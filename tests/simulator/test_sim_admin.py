@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from openai import OpenAI
 
-from simulator.testing import RunningSimulator, wait_until
+from batchgpt.simulator.testing import RunningSimulator, wait_until
 
 from .batch_inputs import CHAT, chat_line, submit, upload, wait_status
 

@@ -6,7 +6,7 @@ import base64
 import math
 from array import array
 
-from simulator.answers import (
+from batchgpt.simulator.answers import (
     CHAT_ENDPOINT,
     EMBEDDINGS_ENDPOINT,
     answer,
@@ -14,9 +14,9 @@ from simulator.answers import (
     expected_embedding,
     outcome,
 )
-from simulator.markers import markers_of
-from simulator.streaming import completion_chunks
-from simulator.tokens import chat_prompt_tokens, text_tokens
+from batchgpt.simulator.markers import markers_of
+from batchgpt.simulator.streaming import completion_chunks
+from batchgpt.simulator.tokens import chat_prompt_tokens, text_tokens
 
 from .batch_inputs import chat_body
 

@@ -9,8 +9,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from simulator.answers import expected_chat_content, expected_embedding
-from simulator.testing import RunningSimulator, run_simulator, wait_until
+from batchgpt.simulator.answers import expected_chat_content, expected_embedding
+from batchgpt.simulator.testing import RunningSimulator, run_simulator, wait_until
 
 from .batch_inputs import (
     CHAT,

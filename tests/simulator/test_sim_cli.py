@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from simulator.__main__ import main
-from simulator.cli import SettingsError, load_settings
-from simulator.testing import start_simulator_process
+from batchgpt.simulator.__main__ import main
+from batchgpt.simulator.cli import SettingsError, load_settings
+from batchgpt.simulator.testing import start_simulator_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BATCHGPT_SIM_")}
     return subprocess.run(
-        [sys.executable, "-m", "simulator", *args],
+        [sys.executable, "-m", "batchgpt.simulator", *args],
         cwd=REPO,
         env={**clean, **(env or {})},
         capture_output=True,
@@ -81,7 +81,7 @@ def test_load_settings_precedence() -> None:
 
 
 def test_console_script_dispatches_to_the_simulator(capsys: pytest.CaptureFixture[str]) -> None:
-    from batchgpt_infra.cli import main as batch_gpt
+    from batchgpt.cli import main as batch_gpt
 
     assert batch_gpt(["simulator", "--max-lines", "0"]) == 2
     assert "BATCHGPT_SIM_MAX_LINES" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openai import OpenAI
 
-from simulator.testing import RunningSimulator, run_simulator, wait_until
+from batchgpt.simulator.testing import RunningSimulator, run_simulator, wait_until
 
 from .batch_inputs import chat_line, read_lines, submit, wait_status
 

@@ -9,8 +9,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from simulator.faults import HttpFault
-from simulator.testing import RunningSimulator, run_simulator
+from batchgpt.simulator.faults import HttpFault
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
 
 from .batch_inputs import chat_line, jsonl, read_lines, submit, upload, wait_status
 

@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from simulator.testing import RunningSimulator, run_simulator
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
 
 from .batch_inputs import chat_line, jsonl
 

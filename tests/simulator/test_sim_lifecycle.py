@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.lifecycle import Schedule, evaluate, line_offsets
+from batchgpt.simulator.lifecycle import Schedule, evaluate, line_offsets
 
 
 def _schedule(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from simulator.settings import SimulatorSettings
-from simulator.testing import run_simulator, start_simulator_process, wait_until
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import run_simulator, start_simulator_process, wait_until
 
 from .batch_inputs import chat_line, read_lines, submit, wait_status
 

@@ -8,8 +8,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from simulator.answers import expected_chat_content, expected_embedding
-from simulator.testing import RunningSimulator
+from batchgpt.simulator.answers import expected_chat_content, expected_embedding
+from batchgpt.simulator.testing import RunningSimulator
 
 from .batch_inputs import chat_body
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.validation import validate_batch_input
+from batchgpt.simulator.validation import validate_batch_input
 
 from .batch_inputs import CHAT, EMBEDDINGS, chat_line, embedding_line, jsonl
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from openai import OpenAI
 
-from simulator.testing import RunningSimulator, run_simulator
+from batchgpt.simulator.testing import RunningSimulator, run_simulator
 
 from .batch_inputs import CHAT, EMBEDDINGS, chat_line, embedding_line, submit, wait_status
 

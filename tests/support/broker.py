@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from batchgpt_infra.broker import KAFKA_VERSION, start_broker, stop_broker, wait_until_ready
+from batchgpt.broker import KAFKA_VERSION, start_broker, stop_broker, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,135 @@
+"""The whole pipeline as separate processes: simulator, collator, resolver, ingress.
+
+Used by the end-to-end tests and the load benchmark. Every component is its own
+``batch-gpt <component>`` process, on a given broker, topic prefix and database, so a caller can
+SIGKILL and restart any one of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchgpt.devstack.processes import ManagedProcess
+from batchgpt.simulator.testing import SimulatorProcess, start_simulator_process
+
+SERVICES = ("collator", "resolver", "ingress")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """A running pipeline; ``base_url`` is the ingress's ``/v1``."""
+
+    env: dict[str, str]
+    state: Path
+    simulator: SimulatorProcess
+    ingress_port: int
+    procs: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingress_port}/v1"
+
+    def start(self, service: str) -> ManagedProcess:
+        """Start one service and wait until it is up (ingress: ``/readyz`` answers 200)."""
+        proc = ManagedProcess.cli(service, [], self.env, self.state)
+        self.procs[service] = proc
+        if service == "ingress":
+            deadline = time.monotonic() + 60
+            while not self._ready(proc):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"ingress not ready within 60s; see {proc.log_path}")
+                time.sleep(0.1)
+        return proc
+
+    def _ready(self, proc: ManagedProcess) -> bool:
+        if proc.exited():
+            raise RuntimeError(f"ingress exited ({proc.returncode()}):\n{proc.log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ingress_port}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def kill(self, service: str) -> None:
+        """SIGKILL one service."""
+        self.procs.pop(service).kill()
+
+    def restart(self, service: str) -> ManagedProcess:
+        """SIGKILL (if running) and start again."""
+        if service in self.procs:
+            self.kill(service)
+        return self.start(service)
+
+    def logs(self, service: str) -> str:
+        path = self.state / f"{service}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for service in reversed(SERVICES):
+            proc = self.procs.pop(service, None)
+            if proc is not None:
+                proc.stop(grace_s=15)
+        self.simulator.stop()
+
+
+@contextlib.contextmanager
+def running_stack(
+    *,
+    bootstrap: str,
+    topic_prefix: str,
+    database_url: str,
+    state: Path,
+    window_ms: int = 500,
+    poll_interval_s: float = 0.2,
+    simulator_flags: dict[str, object] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Start the simulator and the three services; stop them all at the end."""
+    state.mkdir(parents=True, exist_ok=True)
+    flags: dict[str, object] = {
+        "validating_seconds": 0.05,
+        "in_progress_seconds": 0.3,
+        "finalizing_seconds": 0.05,
+        "cancelling_seconds": 0.1,
+        "log_level": "warning",
+    }
+    flags.update(simulator_flags or {})
+    simulator = start_simulator_process(log_path=state / "batchgpt.simulator.log", **flags)
+    ingress_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "COLLATE_"))}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "BATCHGPT_TOPIC_PREFIX": topic_prefix,
+            "BATCHGPT_TOPIC_PARTITIONS": "2",
+            "BATCHGPT_DATABASE_URL": database_url,
+            "OPENAI_API_KEY": "sk-e2e",
+            "OPENAI_BASE_URL": simulator.base_url,
+            "COLLATE_BATCHES_FOR_DURATION_IN_MS": str(window_ms),
+            "BATCHGPT_POLL_INTERVAL_S": str(poll_interval_s),
+            "BATCHGPT_PORT": str(ingress_port),
+            "BATCHGPT_LOG_FORMAT": "text",
+            "BATCHGPT_LOG_LEVEL": "INFO",
+        }
+    )
+    env.update(extra_env or {})
+    stack = Stack(env=env, state=state, simulator=simulator, ingress_port=ingress_port)
+    try:
+        for service in SERVICES:
+            stack.start(service)
+        yield stack
+    finally:
+        stack.stop()

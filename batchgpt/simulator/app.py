@@ -1,0 +1,54 @@
+"""The composition root: ``create_app(settings)`` builds the FastAPI app around one ``Simulation``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from batchgpt.simulator import routes_admin, routes_batches, routes_files, routes_sync
+from batchgpt.simulator.clock import Clock
+from batchgpt.simulator.error_handlers import install_error_handlers
+from batchgpt.simulator.ids import new_request_id
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.simulation import Simulation
+
+__all__ = ["create_app"]
+
+
+class _RequestIds:
+    """ASGI middleware giving every response an ``x-request-id`` header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the simulator app; state lives in ``app.state.simulation`` (loaded from ``state_dir`` if set)."""
+    app = FastAPI(
+        title="batch-gpt simulator",
+        description="A local stand-in for OpenAI's Files + Batches API (and synchronous chat, embeddings).",
+        docs_url="/_sim/docs",
+        redoc_url=None,
+        openapi_url="/_sim/openapi.json",
+    )
+    app.state.simulation = Simulation(settings, clock=clock)
+    install_error_handlers(app)
+    for module in (routes_files, routes_batches, routes_sync, routes_admin):
+        app.include_router(module.router)
+    app.add_middleware(_RequestIds)
+    return app

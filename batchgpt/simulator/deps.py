@@ -1,0 +1,77 @@
+"""FastAPI dependencies: the ``Simulation``, the per-route guard (count, auth, faults), JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from batchgpt.simulator.batch_views import advance_all
+from batchgpt.simulator.errors import invalid_request, status_error, unauthorized
+from batchgpt.simulator.simulation import Simulation
+
+__all__ = ["JsonBody", "SimDep", "guard", "read_json"]
+
+
+def get_simulation(request: Request) -> Simulation:
+    """The app's one ``Simulation`` (set by ``create_app``)."""
+    simulation: Simulation = request.app.state.simulation
+    return simulation
+
+
+SimDep = Annotated[Simulation, Depends(get_simulation)]
+
+
+def _retry_count(request: Request) -> int:
+    try:
+        return int(request.headers.get("x-stainless-retry-count", "0"))
+    except ValueError:
+        return 0
+
+
+def guard(route: str) -> Any:
+    """Dependency for ``/v1`` routes: count the call, check the Bearer key, fire any armed HTTP fault.
+
+    It then brings every unfinished batch up to the clock: the lifecycle is evaluated lazily, on every
+    call, so result files exist whichever route is read first.
+    """
+
+    async def _guard(request: Request, sim: SimDep) -> None:
+        sim.calls.record(route, _retry_count(request))
+        if sim.settings.require_auth:
+            scheme, _, key = request.headers.get("authorization", "").partition(" ")
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
+                sim.calls.unauthorized += 1
+                raise unauthorized(None)
+            if sim.settings.api_keys and key not in sim.settings.api_keys:
+                sim.calls.unauthorized += 1
+                raise unauthorized(key)
+        fault = sim.faults.take_http(route)
+        if fault is not None:
+            raise status_error(
+                fault.status,
+                message=fault.message,
+                code=fault.code,
+                retry_after_seconds=fault.retry_after_seconds,
+            )
+        advance_all(sim)
+
+    return Depends(_guard)
+
+
+async def read_json(request: Request) -> object:
+    """The request body parsed as JSON, or a 400 in OpenAI's words."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise invalid_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+            "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+            "valid JSON.)"
+        ) from error
+
+
+JsonBody = Annotated[object, Depends(read_json)]

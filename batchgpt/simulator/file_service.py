@@ -1,0 +1,122 @@
+"""The Files API operations: upload checks, listing with cursors, retrieval and deletion."""
+
+from __future__ import annotations
+
+import json
+
+from batchgpt.simulator.errors import SimError, file_not_found, invalid_request
+from batchgpt.simulator.ids import new_file_id
+from batchgpt.simulator.records import FileRecord
+from batchgpt.simulator.simulation import Simulation
+
+__all__ = ["UPLOAD_PURPOSES", "delete_file", "get_file", "list_files", "upload_file"]
+
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+BATCH_FILE_TTL_SECONDS = 30 * 24 * 3600
+_BAD_FORMAT = "Invalid file format for Batch API. Must be .jsonl"
+
+
+def _first_line_is_json(content: bytes) -> bool:
+    for raw in content.decode("utf-8", errors="replace").split("\n"):
+        if raw.strip():
+            try:
+                return isinstance(json.loads(raw), dict)
+            except ValueError:
+                return False
+    return False
+
+
+def upload_file(
+    *, sim: Simulation, filename: str, purpose: str, content: bytes, expires_after_seconds: int | None
+) -> FileRecord:
+    """Check and store an uploaded file; raise a 400 ``SimError`` where the real API refuses it."""
+    if purpose not in UPLOAD_PURPOSES:
+        raise invalid_request(
+            f"Invalid value: '{purpose}'. Supported values are: "
+            + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
+            + ".",
+            param="purpose",
+            code="invalid_value",
+        )
+    settings = sim.settings
+    if purpose == "batch":
+        if not filename.endswith(".jsonl"):
+            raise invalid_request(_BAD_FORMAT)
+        if len(content) > settings.max_bytes:
+            raise invalid_request(
+                f"File is too large: {len(content)} bytes. Batch input files must be at most "
+                f"{settings.max_bytes} bytes.",
+                param="file",
+            )
+        if settings.upload_check_first_line and not _first_line_is_json(content):
+            raise invalid_request(_BAD_FORMAT)
+    created_at = int(sim.clock.now())
+    if expires_after_seconds is not None:
+        expires_at: int | None = created_at + expires_after_seconds
+    else:
+        expires_at = created_at + BATCH_FILE_TTL_SECONDS if purpose == "batch" else None
+    record = FileRecord(
+        id=new_file_id(),
+        bytes=len(content),
+        created_at=created_at,
+        filename=filename,
+        purpose=purpose,
+        expires_at=expires_at,
+        seq=sim.store.next_seq(),
+    )
+    sim.store.add_file(record, content)
+    return record
+
+
+def add_output_file(
+    *, sim: Simulation, filename: str, content: bytes, created_at: int, ttl_seconds: int
+) -> str:
+    """Store a batch result file (purpose ``batch_output``); return its id."""
+    record = FileRecord(
+        id=new_file_id(),
+        bytes=len(content),
+        created_at=created_at,
+        filename=filename,
+        purpose="batch_output",
+        expires_at=created_at + ttl_seconds,
+        seq=sim.store.next_seq(),
+    )
+    sim.store.add_file(record, content)
+    return record.id
+
+
+def get_file(*, sim: Simulation, file_id: str) -> FileRecord:
+    """The file, or a 404 ``SimError``."""
+    record = sim.store.files.get(file_id)
+    if record is None:
+        raise file_not_found(file_id)
+    return record
+
+
+def delete_file(*, sim: Simulation, file_id: str) -> dict[str, object]:
+    """Delete the file (404 if unknown); the deletion object."""
+    get_file(sim=sim, file_id=file_id)
+    sim.store.delete_file(file_id)
+    return {"id": file_id, "object": "file", "deleted": True}
+
+
+def list_files(
+    *, sim: Simulation, purpose: str | None, limit: int, order: str, after: str | None
+) -> dict[str, object]:
+    """A cursor page of files, newest first unless ``order='asc'``."""
+    records = sorted(sim.store.files.values(), key=lambda f: f.seq, reverse=(order != "asc"))
+    if purpose:
+        records = [f for f in records if f.purpose == purpose]
+    if after:
+        ids = [f.id for f in records]
+        if after not in ids:
+            raise SimError(400, f"No such File object: {after}", param="after")
+        records = records[ids.index(after) + 1 :]
+    page = records[:limit]
+    return {
+        "object": "list",
+        "data": [f.to_api() for f in page],
+        "first_id": page[0].id if page else None,
+        "last_id": page[-1].id if page else None,
+        "has_more": len(records) > limit,
+    }
