@@ -13,6 +13,7 @@ fi
 echo "PostgreSQL for tests: $BATCHGPT_TEST_POSTGRES_URL"
 
 $BIN/ruff check .
+$BIN/mypy
 started=$(date +%s)
 set +e
 $BIN/python -m pytest "$@"
