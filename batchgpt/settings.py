@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
 
@@ -35,10 +36,27 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable(s)."""
 
 
+_ONLY_GIVEN_VALUES: ContextVar[bool] = ContextVar("batchgpt_only_given_values", default=False)
+"""Set while :func:`load_settings` builds from an explicit mapping: the process environment is not read."""
+
+
 class _Base(BaseSettings):
     model_config = SettingsConfigDict(
         frozen=True, extra="ignore", case_sensitive=True, populate_by_name=True, env_ignore_empty=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _ONLY_GIVEN_VALUES.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
 
 
 def env_var(name: str) -> Any:
@@ -131,9 +149,13 @@ def load_settings(cls: type[S], environ: Mapping[str, str] | None = None, **over
         if environ is None:
             return cls(**overrides)
         names = set(env_names(cls).values())
-        values = {k: v for k, v in environ.items() if k in names and v != ""}
+        values: dict[str, Any] = {k: v for k, v in environ.items() if k in names and v != ""}
         values.update(overrides)
-        return cls.model_validate(values) if issubclass(cls, BaseSettings) else cls(**values)
+        token = _ONLY_GIVEN_VALUES.set(True)
+        try:
+            return cls(**values)
+        finally:
+            _ONLY_GIVEN_VALUES.reset(token)
     except ValidationError as exc:
         mapping = env_names(cls)
         problems = []

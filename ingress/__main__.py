@@ -1,4 +1,4 @@
-"""``batch-gpt ingress``: load settings once, configure logging, run the app on uvicorn."""
+"""``batch-gpt ingress``: the shared start-up sequence (:mod:`batchgpt.boot`), then the app on uvicorn."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import sys
 
 import uvicorn
 
-from batchgpt.logging_setup import configure_logging
-from batchgpt.settings import settings_or_exit
+from batchgpt.boot import BootFailed, flag_overrides, start
 from ingress.app import create_app
 from ingress.server import DrainingServer
 from ingress.settings import IngressSettings
 from ingress.workers import run_workers
 
 __all__ = ["main"]
+
+_FLAGS = {"host": "host", "port": "port", "workers": "workers"}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -44,11 +45,12 @@ def _raise_open_files_limit() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ingress until SIGTERM/SIGINT; held calls are answered with 202 before it exits."""
-    args = _parse(list(sys.argv[1:] if argv is None else argv))
-    pairs = (("host", args.host), ("port", args.port), ("workers", args.workers))
-    overrides = {name: value for name, value in pairs if value is not None}
-    settings = settings_or_exit(IngressSettings, "ingress", **overrides)
-    configure_logging(settings, "ingress")
+    overrides = flag_overrides(_parse(list(sys.argv[1:] if argv is None else argv)), _FLAGS)
+    try:
+        # topics and migrations: the app's lifespan, so that every worker process is ready on its own
+        settings = start(IngressSettings, "ingress", overrides, upstream_key=None)
+    except BootFailed as failed:
+        return failed.code
     _raise_open_files_limit()
     if settings.workers > 1:
         return run_workers(settings, serve)
