@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from batchgpt.devstack.processes import ManagedProcess
 from batchgpt.simulator.testing import SimulatorProcess, start_simulator_process
@@ -99,7 +100,7 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start the simulator and the three services; stop them all at the end."""
     state.mkdir(parents=True, exist_ok=True)
-    flags: dict[str, object] = {
+    flags: dict[str, Any] = {
         "validating_seconds": 0.05,
         "in_progress_seconds": 0.3,
         "finalizing_seconds": 0.05,
@@ -107,7 +108,7 @@ def running_stack(
         "log_level": "warning",
     }
     flags.update(simulator_flags or {})
-    simulator = start_simulator_process(log_path=state / "batchgpt.simulator.log", **flags)
+    simulator = start_simulator_process(log_path=state / "simulator.log", **flags)
     ingress_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "COLLATE_"))}
     env.update(

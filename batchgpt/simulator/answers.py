@@ -181,7 +181,7 @@ def embeddings_response(body: dict[str, object]) -> Answer:
             {"object": "embedding", "index": index, "embedding": _encode(vector) if as_base64 else vector}
         )
     tokens = _embedding_tokens(body)
-    response = {
+    response: dict[str, object] = {
         "object": "list",
         "data": data,
         "model": str(body["model"]),

@@ -123,7 +123,7 @@ def _enqueued_tokens(sim: Simulation, model: str | None, at: float) -> int:
 def _outcome_errors(
     sim: Simulation, fault: BatchFault | None, model: str | None, tokens: int, validated_at: float
 ) -> list[dict[str, object]]:
-    token_error = [
+    token_error: list[dict[str, object]] = [
         {
             "code": "token_limit_exceeded",
             "message": f"Enqueued token limit reached for {model} in organization org-simulator. Limit: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +19,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
 
-def _expires_after(form: dict[str, object]) -> int | None:
+def _expires_after(form: Mapping[str, object]) -> int | None:
     anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
     if anchor is None and seconds is None:
         return None

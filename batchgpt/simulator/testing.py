@@ -139,7 +139,7 @@ class RunningSimulator(_AdminClient):
         self.port = port
         self.server = server
         self.thread = thread
-        self.app = server.config.app
+        self.app: Any = server.config.app
 
     @property
     def settings(self) -> SimulatorSettings:

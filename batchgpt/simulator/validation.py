@@ -172,10 +172,12 @@ def validate_batch_input(
             result.errors.append(error)
             continue
         assert parsed is not None
-        seen.add(parsed["custom_id"])
+        custom_id, body = str(parsed["custom_id"]), parsed["body"]
+        assert isinstance(body, dict)  # checked by _parse_line
+        seen.add(custom_id)
         if endpoint == EMBEDDINGS_ENDPOINT:
-            inputs += len(embedding_inputs(parsed["body"]))
-        result.lines.append(BatchLine(line=number, custom_id=parsed["custom_id"], body=parsed["body"]))
+            inputs += len(embedding_inputs(body))
+        result.lines.append(BatchLine(line=number, custom_id=custom_id, body=body))
     if inputs > MAX_EMBEDDING_INPUTS:
         result.errors.append(
             _error(
