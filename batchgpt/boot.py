@@ -19,6 +19,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -31,7 +32,15 @@ from batchgpt.kafka import ensure_topics
 from batchgpt.logging_setup import configure_logging
 from batchgpt.settings import KafkaSettings, LoggingSettings, settings_or_exit
 
-__all__ = ["BootFailed", "flag_overrides", "prepare_storage", "run_until_signalled", "serve_metrics", "start"]
+__all__ = [
+    "BootFailed",
+    "flag_overrides",
+    "prepare_storage",
+    "run_until_signalled",
+    "serve_metrics",
+    "start",
+    "stop_requested",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +108,11 @@ def run_until_signalled(body: Callable[[asyncio.Event], Awaitable[None]]) -> Non
         await body(stop)
 
     asyncio.run(main())
+
+
+def stop_requested() -> Callable[[], bool]:
+    """For a synchronous supervisor loop: SIGTERM and SIGINT from now on make the returned check true."""
+    flag = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _signum, _frame: flag.set())
+    return flag.is_set

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from batchgpt.boot import stop_requested
 from batchgpt.devstack.processes import ManagedProcess, stop_all
 
 __all__ = ["main"]
@@ -71,14 +71,7 @@ def main(argv: list[str]) -> int:
     env.setdefault("BATCHGPT_LOG_FORMAT", "text")
     env["BATCHGPT_PORT"] = str(args.port)
     procs: list[ManagedProcess] = []
-    stopping = False
-
-    def _on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stopping = stop_requested()
     try:
         if not env.get("KAFKA_BOOTSTRAP_SERVERS"):
             broker = ManagedProcess.cli(
@@ -142,7 +135,7 @@ def main(argv: list[str]) -> int:
         _say("        model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'Hi'}])")
         _say("    print(r.choices[0].message.content)\n")
         _say("Ctrl-C stops everything.")
-        while not stopping:
+        while not stopping():
             dead = [p for p in procs if p.exited()]
             if dead:
                 _say(f"{dead[0].name} exited with status {dead[0].returncode()}; see {dead[0].log_path}")
