@@ -10,6 +10,7 @@ from batchgpt.simulator.faults import BatchFault
 from batchgpt.simulator.ids import new_batch_id
 from batchgpt.simulator.lifecycle import Schedule, evaluate, line_offsets
 from batchgpt.simulator.markers import markers_of
+from batchgpt.simulator.paging import cursor_page
 from batchgpt.simulator.records import BatchRecord, LineOutcome, LineRecord
 from batchgpt.simulator.simulation import Simulation
 from batchgpt.simulator.validation import ValidationResult, validate_batch_input
@@ -279,16 +280,10 @@ def drain_cancel(*, sim: Simulation, batch_id: str) -> dict[str, object]:
 def list_batches(*, sim: Simulation, after: str | None, limit: int) -> dict[str, object]:
     """A cursor page of batches, newest first."""
     records = sorted(sim.store.batches.values(), key=lambda b: b.seq, reverse=True)
-    if after:
-        ids = [b.id for b in records]
-        if after not in ids:
-            raise SimError(400, f"No batch found with id '{after}'.", param="after")
-        records = records[ids.index(after) + 1 :]
-    page = records[:limit]
-    return {
-        "object": "list",
-        "data": [batch_object(b, refresh(sim, b)) for b in page],
-        "first_id": page[0].id if page else None,
-        "last_id": page[-1].id if page else None,
-        "has_more": len(records) > limit,
-    }
+    return cursor_page(
+        records,
+        after=after,
+        limit=limit,
+        render=lambda b: batch_object(b, refresh(sim, b)),
+        unknown_after=f"No batch found with id '{after}'.",
+    )

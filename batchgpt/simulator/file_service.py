@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from batchgpt.simulator.errors import SimError, file_not_found, invalid_request
+from batchgpt.simulator.errors import file_not_found, invalid_request
 from batchgpt.simulator.ids import new_file_id
+from batchgpt.simulator.paging import cursor_page
 from batchgpt.simulator.records import FileRecord
 from batchgpt.simulator.simulation import Simulation
 
@@ -107,16 +108,6 @@ def list_files(
     records = sorted(sim.store.files.values(), key=lambda f: f.seq, reverse=(order != "asc"))
     if purpose:
         records = [f for f in records if f.purpose == purpose]
-    if after:
-        ids = [f.id for f in records]
-        if after not in ids:
-            raise SimError(400, f"No such File object: {after}", param="after")
-        records = records[ids.index(after) + 1 :]
-    page = records[:limit]
-    return {
-        "object": "list",
-        "data": [f.to_api() for f in page],
-        "first_id": page[0].id if page else None,
-        "last_id": page[-1].id if page else None,
-        "has_more": len(records) > limit,
-    }
+    return cursor_page(
+        records, after=after, limit=limit, render=lambda f: f.to_api(), unknown_after=f"No such File object: {after}"
+    )
