@@ -12,10 +12,10 @@ import uvicorn
 
 from batchgpt.logging_setup import configure_logging
 from batchgpt.settings import settings_or_exit
-from ingress.app import create_app
-from ingress.server import DrainingServer
+from ingress.http.app import create_app
+from ingress.process.server import DrainingServer
+from ingress.process.workers import run_workers
 from ingress.settings import IngressSettings
-from ingress.workers import run_workers
 
 __all__ = ["main"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from ingress.app import create_app
-from ingress.runtime import IngressRuntime
-from ingress.server import DrainingServer
+from ingress.http.app import create_app
+from ingress.process.server import DrainingServer
+from ingress.process.service import IngressRuntime
 from ingress.settings import IngressSettings
 from tests.support.waiting import wait_for
 

@@ -96,9 +96,7 @@ def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, pro
 
 def test_bad_setting_exits_2_naming_the_variable(stack: Stack) -> None:
     env = ingress_env({**_env(stack), "BATCHGPT_MAX_WAIT_S": "soon"})
-    result = subprocess.run(
-        [sys.executable, "-m", "batchgpt.cli", "ingress"], env=env, capture_output=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "batchgpt.cli", "ingress"], env=env, capture_output=True, timeout=60)
     assert result.returncode == 2
     assert b"BATCHGPT_MAX_WAIT_S" in result.stderr
 

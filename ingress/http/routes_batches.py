@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from ingress import batch_repository
-from ingress.batch_views import render_batch, render_page
-from ingress.deps import RuntimeDep, TenantDep
 from ingress.errors import Conflict, NotFound
-from ingress.openapi_bodies import ERROR_RESPONSES
-from ingress.responses import json_response
+from ingress.http import batch_repository
+from ingress.http.batch_views import render_batch, render_page
+from ingress.http.deps import RuntimeDep, TenantDep
+from ingress.http.openapi_bodies import ERROR_RESPONSES
+from ingress.http.responses import json_response
 from schemas.status import BatchStatus
 
 __all__ = ["router"]

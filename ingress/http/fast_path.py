@@ -17,11 +17,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ingress.answering import answer_post
-from ingress.error_handlers import render_error
 from ingress.errors import IngressError
-from ingress.middleware import Scope
-from ingress.runtime import IngressRuntime
+from ingress.http.answering import answer_post
+from ingress.http.edge import Scope
+from ingress.http.error_rendering import render_error
+from ingress.process.service import IngressRuntime
 from schemas.status import Endpoint
 
 __all__ = ["HOT_ROUTES", "HotRoutes"]

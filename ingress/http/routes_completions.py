@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ingress.answering import answer_get, answer_post
-from ingress.deps import RuntimeDep, TenantDep
-from ingress.openapi_bodies import CHAT_REQUEST, EMBEDDINGS_REQUEST, ERROR_RESPONSES, PENDING_RESPONSE
+from ingress.http.answering import answer_get, answer_post
+from ingress.http.deps import RuntimeDep, TenantDep
+from ingress.http.openapi_bodies import CHAT_REQUEST, EMBEDDINGS_REQUEST, ERROR_RESPONSES, PENDING_RESPONSE
 from schemas.status import Endpoint
 
 __all__ = ["router"]

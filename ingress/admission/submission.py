@@ -11,7 +11,7 @@ Cache semantics (documented in the README of the HTTP API as well):
   result even with the cache off (a different body under the same key is a 409).
 
 Identical requests racing on one replica are serialised by a per-fingerprint lock. Lookups and
-inserts run in group transactions (``ingress.admission``, one per batch of concurrent submissions,
+inserts run in group transactions (``ingress.admission.find_or_insert``, one per batch of concurrent submissions,
 under database locks per fingerprint and key), so identical sends through other replicas or worker
 processes attach as well, even when they arrive at the same instant.
 """
@@ -25,15 +25,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ingress import repository
-from ingress.admission import Admission, Admitted, NotFound, Outcome, Reuse
-from ingress.correlator import Waiter
+from ingress.admission import repository
+from ingress.admission.find_or_insert import Admission, Admitted, NotFound, Outcome, Reuse
+from ingress.admission.fingerprint import fingerprint
+from ingress.admission.ids import new_request_id
+from ingress.admission.repository import RequestRow
 from ingress.errors import Conflict, ServiceUnavailable, TooManyPending
-from ingress.fingerprint import fingerprint
-from ingress.ids import new_request_id
-from ingress.outcomes import Finished
-from ingress.repository import RequestRow
-from ingress.runtime import IngressRuntime
+from ingress.process.service import IngressRuntime
+from ingress.replies.correlator import Waiter
+from ingress.replies.outcomes import Finished
 from schemas.status import Endpoint, RequestState
 
 __all__ = ["Submission", "Ticket", "submit"]

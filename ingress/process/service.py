@@ -15,18 +15,18 @@ from sqlalchemy import Engine
 from batchgpt.db import make_engine, migrate
 from batchgpt.db import ping as ping_db
 from batchgpt.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
-from ingress import repository
-from ingress.admission import Admission, Outcome, admit_group
-from ingress.auth import KeyRing
-from ingress.correlator import Correlator
-from ingress.group_commit import GroupCommitter
-from ingress.keyed_lock import KeyedLock
+from ingress.admission import repository
+from ingress.admission.find_or_insert import Admission, Outcome, admit_group
+from ingress.admission.group_commit import GroupCommitter
+from ingress.admission.keyed_lock import KeyedLock
+from ingress.admission.pending_cap import PendingCounter
+from ingress.admission.publisher import RequestPublisher
+from ingress.http.auth import KeyRing
 from ingress.metrics import IngressMetrics
-from ingress.pending_cap import PendingCounter
-from ingress.publisher import RequestPublisher
-from ingress.replies import ReplyListener
+from ingress.replies.correlator import Correlator
+from ingress.replies.listener import ReplyListener
+from ingress.replies.sweeper import purge_loop, recheck_loop
 from ingress.settings import IngressSettings
-from ingress.sweeper import purge_loop, recheck_loop
 
 __all__ = ["IngressRuntime"]
 

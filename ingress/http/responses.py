@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from ingress.outcomes import Finished, Pending
+from ingress.replies.outcomes import Finished, Pending
 
 __all__ = ["json_response", "pending_body", "pending_response", "result_response", "status_path"]
 

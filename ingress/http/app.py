@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ingress import routes_batches, routes_completions, routes_health
-from ingress.error_handlers import install_error_handlers, render_unexpected
-from ingress.hot_routes import HotRoutes
-from ingress.middleware import EdgeMiddleware
-from ingress.runtime import IngressRuntime
+from ingress.http import routes_batches, routes_completions, routes_health
+from ingress.http.edge import EdgeMiddleware
+from ingress.http.error_rendering import install_error_handlers, render_unexpected
+from ingress.http.fast_path import HotRoutes
+from ingress.process.service import IngressRuntime
 from ingress.settings import IngressSettings
 
 __all__ = ["create_app"]

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingress.deps import RuntimeDep
-from ingress.responses import json_response
+from ingress.http.deps import RuntimeDep
+from ingress.http.responses import json_response
 
 __all__ = ["router"]
 

@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import Engine
 
-from ingress import repository
-from ingress.correlator import Correlator
+from ingress.admission import repository
+from ingress.replies.correlator import Correlator
 
 __all__ = ["purge_loop", "recheck_loop", "recheck_once"]
 

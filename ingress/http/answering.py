@@ -9,16 +9,17 @@ import time
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from ingress import repository, streaming
+from ingress.admission import repository
+from ingress.admission.submission import Submission, Ticket, submit
 from ingress.errors import NotFound, PayloadTooLarge
-from ingress.middleware import DeferredResponse
-from ingress.outcomes import Finished
-from ingress.preferences import bypasses_cache, wait_preference
-from ingress.responses import pending_response, result_response
-from ingress.runtime import IngressRuntime
-from ingress.submission import Submission, Ticket, submit
-from ingress.validation import parse_body, validate_body
-from ingress.waiting import hold, hold_streaming, pending_state, replay
+from ingress.http import streaming
+from ingress.http.edge import DeferredResponse
+from ingress.http.preferences import bypasses_cache, wait_preference
+from ingress.http.responses import pending_response, result_response
+from ingress.http.validation import parse_body, validate_body
+from ingress.process.service import IngressRuntime
+from ingress.replies.holder import hold, hold_streaming, pending_state, replay
+from ingress.replies.outcomes import Finished
 from schemas.status import Endpoint
 
 __all__ = ["answer_get", "answer_post", "read_body"]

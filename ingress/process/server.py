@@ -7,7 +7,7 @@ from types import FrameType
 
 import uvicorn
 
-from ingress.runtime import IngressRuntime
+from ingress.process.service import IngressRuntime
 
 __all__ = ["DrainingServer"]
 

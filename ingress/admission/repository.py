@@ -1,7 +1,7 @@
 """The ``requests`` and ``results`` queries ingress owns (sync SQLAlchemy Core; callers use a thread).
 
 Ingress records ``requests`` rows (state ``queued``) before producing, in group transactions
-(``ingress.admission``); it deletes a row when Kafka refused the message, reads ``results`` to answer
+(``ingress.admission.find_or_insert``); it deletes a row when Kafka refused the message, reads ``results`` to answer
 GETs, the cache and held calls, and purges old results.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, delete, func, select
 
 from batchgpt.tables import requests, results
-from ingress.outcomes import Finished
+from ingress.replies.outcomes import Finished
 from schemas.status import RequestState
 
 __all__ = [

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingress.errors import IngressError, InvalidRequest, MethodNotAllowed, NotFound
-from ingress.middleware import SCOPE_KEY, Scope
-from ingress.responses import json_response
-from ingress.runtime import IngressRuntime
+from ingress.http.edge import SCOPE_KEY, Scope
+from ingress.http.responses import json_response
+from ingress.process.service import IngressRuntime
 
 __all__ = ["install_error_handlers", "render_error", "render_unexpected"]
 

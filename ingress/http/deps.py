@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ingress.runtime import IngressRuntime
+from ingress.process.service import IngressRuntime
 
 __all__ = ["RuntimeDep", "TenantDep", "get_runtime", "get_tenant"]
 

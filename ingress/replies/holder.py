@@ -10,10 +10,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from ingress import repository, streaming
-from ingress.correlator import Waiter
-from ingress.outcomes import Finished, Pending
-from ingress.runtime import IngressRuntime
+from ingress.admission import repository
+from ingress.http import streaming
+from ingress.process.service import IngressRuntime
+from ingress.replies.correlator import Waiter
+from ingress.replies.outcomes import Finished, Pending
 from schemas.status import RequestState
 
 __all__ = ["hold", "hold_streaming", "pending_state"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ingress.ids import new_http_id
+from ingress.admission.ids import new_http_id
 
 __all__ = ["SCOPE_KEY", "DeferredResponse", "EdgeMiddleware"]
 
