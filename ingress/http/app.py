@@ -1,4 +1,4 @@
-"""The composition root: ``create_app(settings)`` builds the FastAPI app; its lifespan starts the runtime."""
+"""The composition root: ``create_app(settings)`` builds the ingress's parts and the FastAPI app over them."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ingress.http import routes_batches, routes_completions, routes_health
 from ingress.http.edge import EdgeMiddleware
-from ingress.http.error_rendering import install_error_handlers, render_unexpected
-from ingress.http.fast_path import HotRoutes
-from ingress.process.service import IngressRuntime
+from ingress.http.error_rendering import ErrorRenderer
+from ingress.http.fast_path import FastPath
+from ingress.http.fetching import FetchHandler
+from ingress.http.posting import PostHandler, PostLimits
+from ingress.http.rendering import AnswerRenderer
+from ingress.http.routes_batches import batches_router
+from ingress.http.routes_completions import completions_router
+from ingress.http.routes_health import health_router
+from ingress.process.service import IngressService
 from ingress.settings import IngressSettings
 
 __all__ = ["create_app"]
@@ -25,18 +30,18 @@ _DESCRIPTION = (
 def create_app(settings: IngressSettings) -> FastAPI:
     """Build the ingress app (nothing connects until the lifespan starts).
 
-    The runtime is ``app.state.runtime``; ``app.state.runtime.begin_drain()`` answers every held call
-    with 202 (the server calls it on SIGTERM).
+    ``app.state.service`` is the :class:`IngressService`; ``app.state.drain.begin_drain()`` answers
+    every held call with 202 (the server calls it on SIGTERM).
     """
-    runtime = IngressRuntime(settings)
+    service = IngressService(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
+        await service.start()
         try:
             yield
         finally:
-            await runtime.stop()
+            await service.stop()
 
     app = FastAPI(
         title="batch-gpt ingress",
@@ -46,11 +51,24 @@ def create_app(settings: IngressSettings) -> FastAPI:
         # our metrics are Prometheus at /metrics; FastAPI's OpenTelemetry hooks would only cost time per request
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.runtime = runtime
-    install_error_handlers(app)
-    app.add_middleware(HotRoutes, runtime=runtime)  # inside EdgeMiddleware (the last one added is outermost)
-    app.add_middleware(EdgeMiddleware, on_error=lambda scope, exc: render_unexpected(runtime, scope, exc))
-    app.include_router(routes_completions.router)
-    app.include_router(routes_batches.router)
-    app.include_router(routes_health.router)
+    app.state.service = service
+    app.state.drain = service.drain
+    app.state.runtime = service.drain  # the name ingress.__main__ reads (until its boot sequence is rewritten)
+    post = PostHandler(
+        service.keys,
+        service.submitter,
+        service.metrics,
+        PostLimits(settings.max_body_bytes, settings.max_wait_seconds, settings.cache == "on"),
+    )
+    fetch = FetchHandler(service.keys, service.records, service.holder, max_wait_seconds=settings.max_wait_seconds)
+    answers = AnswerRenderer(
+        service.holder, service.records, service.metrics, retry_after_seconds=settings.retry_after_seconds
+    )
+    errors = ErrorRenderer(service.metrics)
+    errors.install(app)
+    app.add_middleware(FastPath, post=post, fetch=fetch, answers=answers)  # inside the edge (last added: outermost)
+    app.add_middleware(EdgeMiddleware, on_error=errors.render)
+    app.include_router(completions_router(post, fetch, answers))
+    app.include_router(batches_router(service.engine, service.keys))
+    app.include_router(health_router(service.readiness, service.metrics))
     return app

@@ -1,35 +1,25 @@
-"""FastAPI dependencies: the runtime and the caller's tenant, as ``Annotated`` aliases."""
+"""FastAPI dependencies: the bearer scheme of the OpenAPI document and the caller's tenant."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ingress.process.service import IngressRuntime
+from ingress.http.auth import KeyRing
 
-__all__ = ["RuntimeDep", "TenantDep", "get_runtime", "get_tenant"]
+__all__ = ["BEARER", "tenant_dependency"]
 
-_bearer = HTTPBearer(auto_error=False, description="A key from BATCHGPT_API_KEYS (any value when keys are off).")
-
-
-async def get_runtime(request: Request) -> IngressRuntime:
-    """The app's runtime (built by ``create_app``, started by its lifespan)."""
-    runtime: IngressRuntime = request.app.state.runtime
-    return runtime
+BEARER = HTTPBearer(auto_error=False, description="A key from BATCHGPT_API_KEYS (any value when keys are off).")
 
 
-RuntimeDep = Annotated[IngressRuntime, Depends(get_runtime)]
+def tenant_dependency(keys: KeyRing) -> Any:
+    """A dependency giving the caller's tenant (``AuthenticationFailed`` → 401), authenticated by ``keys``."""
 
+    async def tenant(
+        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+    ) -> str:
+        return keys.authenticate(request.headers.get("authorization"))
 
-async def get_tenant(
-    request: Request,
-    runtime: RuntimeDep,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """Authenticate the caller; its tenant (``AuthenticationFailed`` → 401)."""
-    return runtime.keys.authenticate(request.headers.get("authorization"))
-
-
-TenantDep = Annotated[str, Depends(get_tenant)]
+    return Depends(tenant)

@@ -1,54 +1,50 @@
-"""The two busiest routes, ``POST /v1/chat/completions`` and ``POST /v1/embeddings``, served as plain ASGI.
+"""The endpoint table served as plain ASGI: ``POST {endpoint}`` and ``GET {endpoint}/{request_id}``.
 
 Every call through FastAPI's stack (exception and exit-stack middlewares, route matching over all
 routes, dependency solving) costs about as much CPU as batch-gpt's own work on the call; under a
 burst of thousands of calls that is the difference between answering at the HTTP ceiling or below
-it. This middleware recognises the two POSTs by method and exact path and answers them with the
-same functions the FastAPI routes use (authentication, ``answer_post``, the error envelope; an
-unexpected exception goes on to the edge middleware's 500 envelope, as from any route);
-everything else, including the OpenAPI document that still describes these routes, goes on to
-FastAPI. It sits inside :class:`~ingress.middleware.EdgeMiddleware`, so ``x-request-id`` and
-deferred held answers work the same on both paths.
+it. This layer recognises the table's calls by method and path, runs the one handler of each, and
+renders its answer (holding the call when the answer says so, after the handler returned). Errors go
+on to the edge middleware, which renders every error the same way; everything else, including the
+OpenAPI document that describes these routes, goes on to FastAPI.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from ingress.http.endpoints import BY_PATH, fetched_id
+from ingress.http.fetching import FetchHandler
+from ingress.http.posting import PostHandler
+from ingress.http.rendering import AnswerRenderer
+from ingress.http.request_reading import Scope
 
-from ingress.errors import IngressError
-from ingress.http.answering import answer_post
-from ingress.http.edge import Scope
-from ingress.http.error_rendering import render_error
-from ingress.process.service import IngressRuntime
-from schemas.status import Endpoint
-
-__all__ = ["HOT_ROUTES", "HotRoutes"]
-
-HOT_ROUTES: dict[str, Endpoint] = {
-    "/v1/chat/completions": Endpoint.CHAT_COMPLETIONS,
-    "/v1/embeddings": Endpoint.EMBEDDINGS,
-}
+__all__ = ["FastPath"]
 
 
-class HotRoutes:
-    """Answers the hot POSTs directly; passes every other exchange to the wrapped app."""
+class FastPath:
+    """Answers the endpoint table's calls directly; passes every other exchange to the wrapped app."""
 
-    def __init__(self, app: Any, runtime: IngressRuntime) -> None:
+    def __init__(self, app: Any, post: PostHandler, fetch: FetchHandler, answers: AnswerRenderer) -> None:
         self.app = app
-        self.runtime = runtime
+        self._post = post
+        self._fetch = fetch
+        self._answers = answers
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        endpoint = HOT_ROUTES.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if endpoint is None:
-            await self.app(scope, receive, send)
-            return
-        runtime = self.runtime
-        request = Request(scope, receive)
-        try:
-            tenant = runtime.keys.authenticate(request.headers.get("authorization"))
-            response = await answer_post(request, runtime, tenant, endpoint)
-        except IngressError as exc:
-            response = render_error(runtime, scope, exc)
-        await response(scope, receive, send)  # anything unexpected: the edge answers it with a 500 envelope
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "POST":
+                spec = BY_PATH.get(scope["path"])
+                if spec is not None:
+                    answer = await self._post(spec, scope, receive)
+                    response = await self._answers.render(answer)
+                    await response(scope, receive, send)
+                    return
+            elif method == "GET":
+                request_id = fetched_id(scope["path"])
+                if request_id is not None:
+                    response = await self._answers.render(await self._fetch(request_id, scope))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

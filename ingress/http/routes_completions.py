@@ -1,59 +1,65 @@
-"""Routes of the OpenAI-compatible endpoints: chat completions and embeddings (create and fetch by id).
+"""The endpoint table as FastAPI routes, for the OpenAPI document: each calls the same handler as the fast path.
 
-The two POSTs are answered by :class:`ingress.hot_routes.HotRoutes` before FastAPI's routing stack
-(with the same ``answer_post``); they are declared here as well, so the OpenAPI document describes
-them and an app without that middleware behaves the same.
+:class:`ingress.http.fast_path.FastPath` answers these calls before FastAPI's routing stack; the
+routes describe them in ``/openapi.json`` and behave the same in an app without that layer.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ingress.http.answering import answer_get, answer_post
-from ingress.http.deps import RuntimeDep, TenantDep
-from ingress.http.openapi_bodies import CHAT_REQUEST, EMBEDDINGS_REQUEST, ERROR_RESPONSES, PENDING_RESPONSE
-from schemas.status import Endpoint
+from ingress.http.deps import BEARER
+from ingress.http.endpoints import ENDPOINTS, EndpointSpec
+from ingress.http.fetching import FetchHandler
+from ingress.http.openapi_bodies import ERROR_RESPONSES, PENDING_RESPONSE
+from ingress.http.posting import PostHandler
+from ingress.http.rendering import AnswerRenderer
 
-__all__ = ["router"]
-
-router = APIRouter(tags=["completions"])
+__all__ = ["completions_router"]
 
 _RESPONSES = {**PENDING_RESPONSE, **ERROR_RESPONSES}
 
 
-@router.post(
-    "/v1/chat/completions",
-    summary="Create a chat completion (answered at Batch API prices)",
-    openapi_extra=CHAT_REQUEST,
-    responses={
-        200: {"description": "The ChatCompletion, or `text/event-stream` chunks when `stream` is true."},
-        **_RESPONSES,
-    },
-)
-async def create_chat_completion(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Response:
-    """Hold the call until the batch answers it (or ``Prefer: wait=N`` / ``respond-async``)."""
-    return await answer_post(request, runtime, tenant, Endpoint.CHAT_COMPLETIONS)
+def completions_router(post: PostHandler, fetch: FetchHandler, answers: AnswerRenderer) -> APIRouter:
+    """``POST {endpoint}`` and ``GET {endpoint}/{request_id}`` of every endpoint in the table."""
+    router = APIRouter(tags=["completions"], dependencies=[Depends(BEARER)])
+    for spec in ENDPOINTS:
+        router.add_api_route(
+            spec.path,
+            _creator(spec, post, answers),
+            methods=["POST"],
+            name=f"create_{spec.name}",
+            summary=spec.summary,
+            description="Hold the call until the batch answers it (or `Prefer: wait=N` / `respond-async`).",
+            openapi_extra=spec.request_body,
+            responses={200: {"description": spec.ok_description}, **_RESPONSES},
+        )
+        router.add_api_route(
+            spec.path + "/{request_id}",
+            _fetcher(fetch, answers),
+            methods=["GET"],
+            name=f"get_{spec.name}",
+            summary=spec.fetch_summary,
+            description="200 with the result, its error, 202 while pending (`Prefer: wait=N` holds), 404 if unknown.",
+            responses=_RESPONSES,
+        )
+    return router
 
 
-@router.get("/v1/chat/completions/{request_id}", summary="Fetch a request's result by id", responses=_RESPONSES)
-async def get_chat_completion(request_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Response:
-    """200 with the completion, its error, 202 while pending (``Prefer: wait=N`` holds), 404 if unknown."""
-    return await answer_get(request, runtime, tenant, request_id)
+def _creator(
+    spec: EndpointSpec, post: PostHandler, answers: AnswerRenderer
+) -> Callable[[Request], Awaitable[Response]]:
+    async def create(request: Request) -> Response:
+        return await answers.render(await post(spec, request.scope, request.receive))
+
+    return create
 
 
-@router.post(
-    "/v1/embeddings",
-    summary="Create embeddings (answered at Batch API prices)",
-    openapi_extra=EMBEDDINGS_REQUEST,
-    responses={200: {"description": "The embeddings list."}, **_RESPONSES},
-)
-async def create_embeddings(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Response:
-    """The same flow as chat completions, for the embeddings endpoint."""
-    return await answer_post(request, runtime, tenant, Endpoint.EMBEDDINGS)
+def _fetcher(fetch: FetchHandler, answers: AnswerRenderer) -> Callable[[str, Request], Awaitable[Response]]:
+    async def get(request_id: str, request: Request) -> Response:
+        return await answers.render(await fetch(request_id, request.scope))
 
-
-@router.get("/v1/embeddings/{request_id}", summary="Fetch an embeddings request's result by id", responses=_RESPONSES)
-async def get_embeddings(request_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Response:
-    """As ``GET /v1/chat/completions/{id}``."""
-    return await answer_get(request, runtime, tenant, request_id)
+    return get

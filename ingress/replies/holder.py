@@ -1,4 +1,4 @@
-"""Holding a call until its result arrives, the wait ends, or the replica drains.
+"""The holder: calls waiting on the correlator until their result arrives, the wait ends, or the replica drains.
 
 A held call costs one future in the correlator and its own (already running) handler; there is no
 per-call task or timer beyond the ``asyncio.timeout`` of the wait.
@@ -8,87 +8,76 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
-from ingress.admission import repository
-from ingress.http import streaming
-from ingress.process.service import IngressRuntime
-from ingress.replies.correlator import Waiter
-from ingress.replies.outcomes import Finished, Pending
-from schemas.status import RequestState
+from ingress.metrics import IngressMetrics
+from ingress.process.drain import Drain
+from ingress.replies.correlator import Correlator, Waiter
+from ingress.replies.outcomes import Finished
 
-__all__ = ["hold", "hold_streaming", "pending_state"]
+__all__ = ["Holder"]
 
 
-async def hold(runtime: IngressRuntime, request_id: str, future: Waiter, wait_seconds: float) -> Finished | None:
-    """Wait for ``future`` up to ``wait_seconds``; None when the wait ended without a result."""
-    if runtime.draining or wait_seconds <= 0:
-        runtime.correlator.discard(request_id, future)
-        return future.result() if future.done() else None
-    runtime.metrics.held.inc()
-    try:
-        async with asyncio.timeout(wait_seconds):
-            return await future
-    except TimeoutError:
-        return None
-    finally:
-        runtime.metrics.held.dec()
-        runtime.correlator.discard(request_id, future)
+class Holder:
+    """Registers waiters for request ids and holds calls on them."""
 
+    __slots__ = ("_correlator", "_drain", "_held", "_keepalive_seconds")
 
-async def pending_state(runtime: IngressRuntime, request_id: str, tenant: str, endpoint: str) -> Pending:
-    """The request's current state, for a 202 answer."""
-    row = await asyncio.to_thread(repository.get_request, runtime.engine, request_id=request_id, tenant=tenant)
-    if row is None:
-        return Pending(request_id, RequestState.QUEUED.value, int(time.time()), endpoint)
-    state = row.state if not row.final else RequestState.IN_PROGRESS.value
-    return Pending(request_id, state, int(row.received_at), row.endpoint, row.batch_id)
+    def __init__(
+        self, correlator: Correlator, drain: Drain, metrics: IngressMetrics, *, keepalive_seconds: float
+    ) -> None:
+        self._correlator = correlator
+        self._drain = drain
+        self._held = metrics.held
+        self._keepalive_seconds = keepalive_seconds
 
+    @property
+    def draining(self) -> bool:
+        """Whether the replica is shutting down (nothing is held any more)."""
+        return self._drain.draining
 
-def _timeout_envelope(request_id: str, draining: bool) -> dict[str, object]:
-    why = "this server is shutting down" if draining else "the wait limit passed"
-    return {
-        "error": {
-            "message": f"The request {request_id} is still being processed ({why}). "
-            f"Fetch its result later with GET /v1/chat/completions/{request_id}.",
-            "type": "timeout",
-            "param": None,
-            "code": "result_pending",
-            "request_id": request_id,
-        }
-    }
+    def register(self, request_id: str) -> Waiter:
+        """A future that gets the result of ``request_id``."""
+        return self._correlator.register(request_id)
 
+    def discard(self, request_id: str, future: Waiter) -> None:
+        """Give up a future from :meth:`register`."""
+        self._correlator.discard(request_id, future)
 
-async def hold_streaming(
-    runtime: IngressRuntime, request_id: str, future: Waiter, wait_seconds: float, with_usage: bool
-) -> AsyncIterator[bytes]:
-    """Server-sent events for a streamed call: keep-alive comments while waiting, then the replay and [DONE]."""
-    deadline = time.monotonic() + wait_seconds
-    runtime.metrics.held.inc()
-    try:
-        while not future.done() and not runtime.draining:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            await asyncio.wait((future,), timeout=min(runtime.settings.keepalive_seconds, remaining))
-            if not future.done():
-                yield streaming.KEEPALIVE
-    finally:
-        runtime.metrics.held.dec()
-        runtime.correlator.discard(request_id, future)
-    result = future.result() if future.done() else None
-    if result is None:
-        yield streaming.error_event(_timeout_envelope(request_id, runtime.draining))
-        return
-    async for piece in replay(result, with_usage):
-        yield piece
+    def recent(self, request_id: str) -> Finished | None:
+        """The result this replica delivered for ``request_id`` a moment ago, if remembered."""
+        return self._correlator.recent(request_id)
 
+    async def hold(self, request_id: str, future: Waiter, wait_seconds: float) -> Finished | None:
+        """Wait for ``future`` up to ``wait_seconds``; None when the wait ended without a result."""
+        if self._drain.draining or wait_seconds <= 0:
+            self._correlator.discard(request_id, future)
+            return future.result() if future.done() else None
+        self._held.inc()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                return await future
+        except TimeoutError:
+            return None
+        finally:
+            self._held.dec()
+            self._correlator.discard(request_id, future)
 
-async def replay(result: Finished, with_usage: bool) -> AsyncIterator[bytes]:
-    """The events of a finished result: chunks then [DONE], or the error event."""
-    if not result.ok:
-        yield streaming.error_event(result.body)
-        return
-    for chunk in streaming.completion_chunks(result.body, with_usage):
-        yield streaming.event(chunk)
-    yield streaming.DONE
+    async def ticks(self, request_id: str, future: Waiter, wait_seconds: float) -> AsyncGenerator[None, None]:
+        """Yield once per keep-alive interval while waiting; end at the result, the wait's end or the drain.
+
+        The future is then done (read its result) or not (no result): close the iterator when done with it.
+        """
+        deadline = time.monotonic() + wait_seconds
+        self._held.inc()
+        try:
+            while not future.done() and not self._drain.draining:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                await asyncio.wait((future,), timeout=min(self._keepalive_seconds, remaining))
+                if not future.done():
+                    yield None
+        finally:
+            self._held.dec()
+            self._correlator.discard(request_id, future)

@@ -233,7 +233,7 @@ def test_an_unexpected_failure_on_the_hot_route_is_a_500_envelope_and_the_server
     async def broken(_admission: object, **_options: object) -> object:
         raise RuntimeError("a bug, not a client error")
 
-    admissions = stack.ingress.runtime.admissions
+    admissions = stack.ingress.service.admitter.committer
     with httpx.Client(headers=AUTH, timeout=30) as http:
         with monkeypatch.context() as patch:
             patch.setattr(admissions, "submit", broken)

@@ -15,18 +15,17 @@ from ingress.http.auth import DEFAULT_TENANT, KeyRing, tenant_of
 from ingress.http.batch_views import render_batch, render_page, shown_status
 from ingress.http.preferences import bypasses_cache, wait_preference
 from ingress.http.streaming import completion_chunks, event
-from ingress.http.validation import parse_body, validate_body
+from ingress.http.validation import parse_body, validate_chat
 from ingress.replies.correlator import Correlator
 from ingress.replies.outcomes import Finished
-from schemas.status import Endpoint
 
 
 def test_validation_keeps_unknown_fields_and_names_the_param() -> None:
     body = parse_body(b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 0, "z": 1}')
-    validate_body(Endpoint.CHAT_COMPLETIONS, body)
+    validate_chat(body)
     assert body["temperature"] == 0 and body["z"] == 1
     with pytest.raises(InvalidRequest) as caught:
-        validate_body(Endpoint.CHAT_COMPLETIONS, {"model": "m", "messages": [{"role": "user"}, "x"]})
+        validate_chat({"model": "m", "messages": [{"role": "user"}, "x"]})
     assert caught.value.param == "messages[1]" and caught.value.status_code == 400
     with pytest.raises(InvalidRequest) as caught:
         parse_body(b"null")
