@@ -1,7 +1,7 @@
 """The ``requests`` and ``results`` queries ingress owns (sync SQLAlchemy Core; callers use a thread).
 
 Ingress records ``requests`` rows (state ``queued``) before producing, in group transactions
-(``ingress.admission.find_or_insert``); it deletes a row when Kafka refused the message, reads ``results`` to answer
+(``ingress.admission``); it deletes a row when Kafka refused the message, reads ``results`` to answer
 GETs, the cache and held calls, and purges old results.
 """
 

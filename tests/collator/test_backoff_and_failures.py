@@ -44,11 +44,8 @@ def test_unavailable_upstream_gives_503_upstream_unavailable_and_429_stays_429()
 
 
 def test_rejection_keeps_the_upstream_status_and_code():
-    error = UpstreamRejected(
-        "bad",
-        status=400,
-        body={"message": "Bad file", "type": "invalid_request_error", "param": "file", "code": "invalid_file"},
-    )
+    error = UpstreamRejected("bad", status=400, body={"message": "Bad file", "type": "invalid_request_error",
+                                                      "param": "file", "code": "invalid_file"})
     reply = failure_reply(_request(), batch_id="bg_1", error=error, now=1.0)
     assert reply.status_code == 400
     assert reply.body["error"]["code"] == "invalid_file" and reply.body["error"]["param"] == "file"

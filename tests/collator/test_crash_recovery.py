@@ -17,20 +17,15 @@ from tests.collator.worker_process import CollatorProcess
 from tests.support.waiting import wait_for
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1")
-FAST = {
-    "window_ms": 300,
-    "lease_seconds": 2,
-    "sweep_interval_seconds": 0.3,
-    "commit_interval_seconds": 5,
-    "session_timeout_seconds": 6,
-}
+FAST = {"window_ms": 300, "lease_seconds": 2, "sweep_interval_seconds": 0.3, "commit_interval_seconds": 5,
+        "session_timeout_seconds": 6}
 
 
 def _all_submitted(engine, request_ids: set[str]) -> bool:
     members = member_rows(engine)
     rows = batch_rows(engine)
-    return (
-        {m["request_id"] for m in members} == request_ids and bool(rows) and all(r["upstream_batch_id"] for r in rows)
+    return {m["request_id"] for m in members} == request_ids and bool(rows) and all(
+        r["upstream_batch_id"] for r in rows
     )
 
 
@@ -59,17 +54,11 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
 
     second = CollatorProcess(settings, log)
     try:
-        wait_for(
-            lambda: _all_submitted(db_engine, {m.request_id for m in messages}),
-            timeout_s=60,
-            what="every request submitted after the restart",
-        )
+        wait_for(lambda: _all_submitted(db_engine, {m.request_id for m in messages}), timeout_s=60,
+                 what="every request submitted after the restart")
         # the uncommitted window is redelivered to the restarted worker, which must not submit it again
-        wait_for(
-            lambda: "window processed" in second.output().split("collator running")[-1],
-            timeout_s=60,
-            what="the restarted worker processing the redelivered window",
-        )
+        wait_for(lambda: "window processed" in second.output().split("collator running")[-1], timeout_s=60,
+                 what="the restarted worker processing the redelivered window")
         assert second.terminate() == 0, second.output()[-4000:]
     finally:
         second.kill()

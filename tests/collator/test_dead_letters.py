@@ -20,14 +20,11 @@ async def test_poison_messages_land_in_the_dead_letter_topic(run_collator, kafka
         (b"k-binary", b"\xff\xfe\x00binary"),
         (None, None),
     ]
-    produce_raw(
-        kafka_settings, [*poison, (good.request_id.encode(), encode(good)), (big.request_id.encode(), encode(big))]
-    )
+    produce_raw(kafka_settings, [*poison, (good.request_id.encode(), encode(good)),
+                                 (big.request_id.encode(), encode(big))])
     async with run_collator(window_ms=1000, max_batch_bytes=2048):
-        letters = [
-            decode(DeadLetter, m.value())
-            for m in await read_topic_async(kafka_settings, kafka_settings.topics.dead_letter, expect=len(poison) + 1)
-        ]
+        letters = [decode(DeadLetter, m.value()) for m in await read_topic_async(
+            kafka_settings, kafka_settings.topics.dead_letter, expect=len(poison) + 1)]
         await wait_batches(db_engine, 1)
     by_key = {letter.key: letter for letter in letters}
     assert by_key["k-not-json"].reason == "not_json"

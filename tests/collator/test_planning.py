@@ -12,14 +12,8 @@ from schemas.messages import RequestMessage
 from schemas.status import Endpoint
 
 
-def _req(
-    rid: str,
-    model: str = "gpt-4o-mini",
-    tenant: str = "default",
-    endpoint: Endpoint = Endpoint.CHAT_COMPLETIONS,
-    attempt: int = 0,
-    **body: object,
-) -> RequestMessage:
+def _req(rid: str, model: str = "gpt-4o-mini", tenant: str = "default", endpoint: Endpoint = Endpoint.CHAT_COMPLETIONS,
+         attempt: int = 0, **body: object) -> RequestMessage:
     payload = {"model": model, "messages": [{"role": "user", "content": rid}], **body}
     if endpoint == Endpoint.EMBEDDINGS:
         payload = {"model": model, "input": rid}
@@ -28,10 +22,7 @@ def _req(
 
 def test_one_batch_per_tenant_endpoint_and_model_in_arrival_order():
     requests = [
-        _req("a", "m1"),
-        _req("b", "m2"),
-        _req("c", "m1"),
-        _req("d", "m1", tenant="t2"),
+        _req("a", "m1"), _req("b", "m2"), _req("c", "m1"), _req("d", "m1", tenant="t2"),
         _req("e", "m1", endpoint=Endpoint.EMBEDDINGS),
     ]
     plan = plan_window(requests, max_requests=100, max_bytes=10_000)
@@ -48,10 +39,7 @@ def test_one_batch_per_tenant_endpoint_and_model_in_arrival_order():
 def test_request_cap_cuts_a_group_into_consecutive_chunks():
     plan = plan_window([_req(str(i)) for i in range(7)], max_requests=3, max_bytes=10_000)
     assert [[line.request.request_id for line in p.lines] for p in plan.batches] == [
-        ["0", "1", "2"],
-        ["3", "4", "5"],
-        ["6"],
-    ]
+        ["0", "1", "2"], ["3", "4", "5"], ["6"]]
 
 
 def test_byte_cap_counts_the_jsonl_bytes_of_the_lines():
@@ -87,12 +75,8 @@ def test_jsonl_line_passes_the_body_through_except_streaming_fields():
     assert parsed["custom_id"] == "r1"
     assert parsed["method"] == "POST"
     assert parsed["url"] == "/v1/chat/completions"
-    assert parsed["body"] == {
-        "model": "gpt-4o-mini",
-        "messages": [{"role": "user", "content": "r1"}],
-        "temperature": 0,
-        "custom_field": {"k": 1},
-    }
+    assert parsed["body"] == {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "r1"}],
+                              "temperature": 0, "custom_field": {"k": 1}}
 
 
 def test_caps_must_be_positive():

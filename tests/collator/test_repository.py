@@ -33,9 +33,7 @@ def test_reserve_writes_pending_batches_with_members_in_line_order(db_engine):
     loaded = repository.load_pending(db_engine, plans[0].batch_id)
     assert loaded is not None and [r.request_id for r in loaded.requests] == ["a", "b"]
     assert repository.existing_members(db_engine, [("a", 0), ("c", 0), ("a", 1), ("z", 0)]) == {
-        ("a", 0): (plans[0].batch_id, "pending"),
-        ("c", 0): (plans[1].batch_id, "pending"),
-    }
+        ("a", 0): (plans[0].batch_id, "pending"), ("c", 0): (plans[1].batch_id, "pending")}
 
 
 def test_a_request_can_never_be_reserved_in_two_batches(db_engine):
@@ -61,60 +59,25 @@ def test_leases_keep_other_workers_off_until_they_expire(db_engine):
 
 def test_mark_submitted_records_upstream_and_moves_requests_to_submitted(db_engine):
     with db_engine.begin() as conn:  # ingress's row for "a"; "b" came from a direct producer
-        conn.execute(
-            insert(requests).values(
-                request_id="a",
-                tenant="default",
-                endpoint="/v1/chat/completions",
-                model="gpt-4o-mini",
-                state="queued",
-                received_at=1.0,
-                updated_at=1.0,
-            )
-        )
+        conn.execute(insert(requests).values(request_id="a", tenant="default", endpoint="/v1/chat/completions",
+                                             model="gpt-4o-mini", state="queued", received_at=1.0, updated_at=1.0))
     [plan] = _plans("a", "b")
     repository.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = repository.load_pending(db_engine, plan.batch_id)
     assert pending is not None
-    assert (
-        submissions.mark_submitted(
-            db_engine,
-            pending,
-            upstream_batch_id="batch_1",
-            input_file_id="file-1",
-            status="validating",
-            attempts=1,
-            now=20.0,
-        )
-        is True
-    )
+    assert submissions.mark_submitted(db_engine, pending, upstream_batch_id="batch_1", input_file_id="file-1",
+                                     status="validating", attempts=1, now=20.0) is True
     [row] = batch_rows(db_engine)
     assert (row["status"], row["upstream_batch_id"], row["input_file_id"], row["lease_owner"]) == (
-        "validating",
-        "batch_1",
-        "file-1",
-        None,
-    )
+        "validating", "batch_1", "file-1", None)
     assert row["submitted_at"] == 20.0 and row["resolved_at"] is None
     states = request_rows(db_engine)
     assert {k: (v["state"], v["batch_id"]) for k, v in states.items()} == {
-        "a": ("submitted", plan.batch_id),
-        "b": ("submitted", plan.batch_id),
-    }
+        "a": ("submitted", plan.batch_id), "b": ("submitted", plan.batch_id)}
     assert states["b"]["model"] == "gpt-4o-mini" and states["b"]["tenant"] == "default"
     assert repository.load_pending(db_engine, plan.batch_id) is None
-    assert (
-        submissions.mark_submitted(
-            db_engine,
-            pending,
-            upstream_batch_id="batch_2",
-            input_file_id="file-2",
-            status="validating",
-            attempts=1,
-            now=21.0,
-        )
-        is False
-    )
+    assert submissions.mark_submitted(db_engine, pending, upstream_batch_id="batch_2", input_file_id="file-2",
+                                     status="validating", attempts=1, now=21.0) is False
 
 
 def test_mark_failed_closes_the_batch_and_stores_the_replies(db_engine):
@@ -122,16 +85,9 @@ def test_mark_failed_closes_the_batch_and_stores_the_replies(db_engine):
     repository.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = repository.load_pending(db_engine, plan.batch_id)
     assert pending is not None
-    replies = [
-        ReplyMessage(
-            request_id=r.request_id,
-            status=ReplyStatus.FAILED,
-            status_code=503,
-            body={"error": {"message": "x", "type": "server_error", "param": None, "code": "c"}},
-            batch_id=plan.batch_id,
-        )
-        for r in pending.requests
-    ]
+    replies = [ReplyMessage(request_id=r.request_id, status=ReplyStatus.FAILED, status_code=503,
+                            body={"error": {"message": "x", "type": "server_error", "param": None, "code": "c"}},
+                            batch_id=plan.batch_id) for r in pending.requests]
     submissions.mark_failed(db_engine, pending, error="down", replies=replies, attempts=3, now=30.0)
     [row] = batch_rows(db_engine)
     assert row["status"] == "failed" and row["resolved_at"] == 30.0 and row["request_failed"] == 2

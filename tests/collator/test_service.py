@@ -16,20 +16,17 @@ from tests.support.waiting import wait_for
 
 def test_a_bad_setting_exits_2_naming_the_variable():
     env = {**os.environ, "COLLATE_BATCHES_FOR_DURATION_IN_MS": "soon"}
-    done = subprocess.run(
-        [sys.executable, "-m", "batchgpt.cli", "collator"], env=env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-m", "batchgpt.cli", "collator"], env=env, capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 2
     assert "COLLATE_BATCHES_FOR_DURATION_IN_MS" in done.stderr
 
 
-def test_the_service_serves_metrics_and_stops_cleanly_on_sigterm(
-    collator_settings, kafka_settings, db_engine, simulator, tmp_path
-):
+def test_the_service_serves_metrics_and_stops_cleanly_on_sigterm(collator_settings, kafka_settings, db_engine,
+                                                                   simulator, tmp_path):
     port = free_port()
-    worker = CollatorProcess(
-        collator_settings(window_ms=200), tmp_path / "collator.log", {"BATCHGPT_METRICS_PORT": str(port)}
-    )
+    worker = CollatorProcess(collator_settings(window_ms=200), tmp_path / "collator.log",
+                             {"BATCHGPT_METRICS_PORT": str(port)})
     try:
         message = chat_request("gpt-4o-mini")
         produce(kafka_settings, [message])
@@ -54,19 +51,16 @@ def test_the_service_serves_metrics_and_stops_cleanly_on_sigterm(
     assert simulator.stats()["custom_id_submissions"] == {message.request_id: 1}
 
 
-def test_sigterm_during_a_submission_finishes_it_before_exiting(
-    collator_settings, kafka_settings, db_engine, simulator, tmp_path
-):
+def test_sigterm_during_a_submission_finishes_it_before_exiting(collator_settings, kafka_settings, db_engine,
+                                                                 simulator, tmp_path):
     simulator.inject(kind="http_error", route="batches.create", status=503, count=1, retry_after_seconds=2.0)
-    worker = CollatorProcess(collator_settings(window_ms=200, submit_backoff_max_seconds=5), tmp_path / "collator.log")
+    worker = CollatorProcess(collator_settings(window_ms=200, submit_backoff_max_seconds=5),
+                             tmp_path / "collator.log")
     try:
         message = chat_request("gpt-4o-mini")
         produce(kafka_settings, [message])
-        wait_for(
-            lambda: simulator.stats()["api_calls"].get("batches.create", 0) >= 1,
-            timeout_s=40,
-            what="the first (failing) create",
-        )
+        wait_for(lambda: simulator.stats()["api_calls"].get("batches.create", 0) >= 1, timeout_s=40,
+                 what="the first (failing) create")
         assert worker.terminate() == 0, worker.output()[-3000:]  # while it waits 2 s to retry the create
     finally:
         worker.kill()

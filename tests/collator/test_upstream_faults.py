@@ -70,9 +70,8 @@ async def test_upstream_unavailable_past_the_limit_answers_each_request_with_an_
     with db_engine.connect() as conn:
         stored = {r.request_id: r for r in conn.execute(select(results))}
     assert set(stored) == set(replies)
-    assert all(
-        r.status_code == 503 and json.loads(r.body)["error"]["code"] == "upstream_unavailable" for r in stored.values()
-    )
+    assert all(r.status_code == 503 and json.loads(r.body)["error"]["code"] == "upstream_unavailable"
+               for r in stored.values())
     stats = simulator.stats()
     assert stats["batches"] == 0 and stats["api_calls"]["files.create"] == 3
 
@@ -80,14 +79,8 @@ async def test_upstream_unavailable_past_the_limit_answers_each_request_with_an_
 async def test_an_error_reply_to_an_unusable_destination_goes_to_the_default_topic(
     run_collator, kafka_settings, db_engine, simulator
 ):
-    simulator.inject(
-        kind="http_error",
-        route="batches.create",
-        status=400,
-        count=1,
-        code="invalid_value",
-        message="Invalid value for 'endpoint'.",
-    )
+    simulator.inject(kind="http_error", route="batches.create", status=400, count=1, code="invalid_value",
+                     message="Invalid value for 'endpoint'.")
     lost = chat_request("gpt-4o-mini").model_copy(update={"reply_to": reply_to(kafka_settings.topics.replies, 7)})
     plain = chat_request("gpt-4o-mini")
     produce(kafka_settings, [lost, plain])
@@ -104,14 +97,8 @@ async def test_an_error_reply_to_an_unusable_destination_goes_to_the_default_top
 async def test_a_rejected_create_answers_with_the_upstream_error_at_once(
     run_collator, kafka_settings, db_engine, simulator
 ):
-    simulator.inject(
-        kind="http_error",
-        route="batches.create",
-        status=400,
-        count=1,
-        code="invalid_value",
-        message="Invalid value for 'endpoint'.",
-    )
+    simulator.inject(kind="http_error", route="batches.create", status=400, count=1, code="invalid_value",
+                     message="Invalid value for 'endpoint'.")
     message = chat_request("gpt-4o-mini")
     produce(kafka_settings, [message])
     async with run_collator(window_ms=500, submit_max_attempts=5):

@@ -39,9 +39,8 @@ async def test_three_models_in_one_window_become_three_batches(run_collator, kaf
         assert rows[member["batch_id"]]["model"] == expected[member["request_id"]]
     states = request_rows(db_engine)
     assert {rid: states[rid]["state"] for rid in expected} == {rid: "submitted" for rid in expected}
-    events = [
-        decode(BatchEvent, m.value()) for m in read_topic(kafka_settings, kafka_settings.topics.batches, expect=3)
-    ]
+    events = [decode(BatchEvent, m.value()) for m in read_topic(kafka_settings, kafka_settings.topics.batches,
+                                                                 expect=3)]
     assert {e.batch_id for e in events} == set(rows)
     assert all(e.kind == BatchEventKind.SUBMITTED and e.request_counts.total == 4 for e in events)
     assert Counter(e.model for e in events) == Counter(models)

@@ -13,7 +13,6 @@ async def test_two_workers_share_the_partitions_and_submit_each_request_once(
     settings = collator_settings(window_ms=300)
     first, second = create_app(settings, engine=db_engine), create_app(settings, engine=db_engine)
     async with first.running(), second.running():
-
         async def both_assigned() -> bool:
             return all(len(w.faust_app.consumer.assignment()) == 1 for w in (first, second))
 

@@ -33,7 +33,8 @@ class CollatorProcess:
     """``python -m batchgpt.cli collator`` with the environment of ``settings`` (+ ``extra_env``)."""
 
     def __init__(self, settings: CollatorSettings, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "KAFKA_", "COLLATE_"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("BATCHGPT_", "OPENAI_", "KAFKA_", "COLLATE_"))}
         for field, var in _ENV_OF_FIELD.items():
             env[var] = str(getattr(settings, field))
         env["OPENAI_API_KEY"] = "sk-test"
@@ -42,9 +43,7 @@ class CollatorProcess:
         self.log_path = log_path
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "batchgpt.cli", "collator"],
-                env=env,
-                stdout=log,
+                [sys.executable, "-m", "batchgpt.cli", "collator"], env=env, stdout=log,
                 stderr=subprocess.STDOUT,
             )
 

@@ -27,7 +27,9 @@ def chat_line(custom_id: str, text: str, model: str = "gpt-4o-mini", **extra: An
     return {"custom_id": custom_id, "method": "POST", "url": CHAT, "body": chat_body(text, model, **extra)}
 
 
-def embedding_line(custom_id: str, text: str | list[str], model: str = "text-embedding-3-small") -> dict[str, Any]:
+def embedding_line(
+    custom_id: str, text: str | list[str], model: str = "text-embedding-3-small"
+) -> dict[str, Any]:
     """One batch input line for the embeddings endpoint."""
     return {
         "custom_id": custom_id,

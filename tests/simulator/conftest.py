@@ -43,5 +43,7 @@ def client(sim: RunningSimulator) -> Iterator[OpenAI]:
 @pytest.fixture
 async def aclient(sim: RunningSimulator) -> AsyncIterator[AsyncOpenAI]:
     """The official async client, without retries."""
-    async with AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=10) as openai_client:
+    async with AsyncOpenAI(
+        base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=10
+    ) as openai_client:
         yield openai_client

@@ -36,7 +36,9 @@ def test_retry_header_is_counted(sim: RunningSimulator) -> None:
     httpx.get(sim.base_url + "/batches", headers=headers)
     httpx.get(sim.base_url + "/batches", headers={**headers, "x-stainless-retry-count": "0"})
     stats = sim.stats()
-    assert stats["api_calls"] == {"batches.list": 2} and stats["retried_calls_by_route"] == {"batches.list": 1}
+    assert stats["api_calls"] == {"batches.list": 2} and stats["retried_calls_by_route"] == {
+        "batches.list": 1
+    }
 
 
 def test_reset_forgets_everything(sim: RunningSimulator, client: OpenAI) -> None:
@@ -93,7 +95,9 @@ def test_unknown_route_and_method_use_the_envelope(sim: RunningSimulator, client
     assert bad_limit.status_code == 400 and bad_limit.json()["error"]["param"] == "limit"
     file_id = upload(client, [chat_line("a", "x")])
     assert (
-        httpx.get(f"{sim.base_url}/batches?after=batch_unknown", headers={"Authorization": "Bearer k"}).status_code
+        httpx.get(
+            f"{sim.base_url}/batches?after=batch_unknown", headers={"Authorization": "Bearer k"}
+        ).status_code
         == 400
     )
     assert client.batches.create(input_file_id=file_id, endpoint=CHAT, completion_window="24h").id

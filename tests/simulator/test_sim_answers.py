@@ -114,8 +114,12 @@ def test_embeddings_base64_decodes_to_the_float_vector() -> None:
 
 
 def test_default_dimensions_follow_the_model() -> None:
-    small = answer(EMBEDDINGS_ENDPOINT, {"model": "text-embedding-3-small", "input": "a"}, completion_id="", created=0)
-    large = answer(EMBEDDINGS_ENDPOINT, {"model": "text-embedding-3-large", "input": "a"}, completion_id="", created=0)
+    small = answer(
+        EMBEDDINGS_ENDPOINT, {"model": "text-embedding-3-small", "input": "a"}, completion_id="", created=0
+    )
+    large = answer(
+        EMBEDDINGS_ENDPOINT, {"model": "text-embedding-3-large", "input": "a"}, completion_id="", created=0
+    )
     assert len(small.body["data"][0]["embedding"]) == 1536
     assert len(large.body["data"][0]["embedding"]) == 3072
 
@@ -134,7 +138,9 @@ def test_marker_and_bad_bodies_answer_errors() -> None:
     assert error.status_code == 400
     assert set(error.body["error"]) == {"message", "type", "param", "code"}
     assert error.body["error"]["type"] == "invalid_request_error"
-    assert answer(CHAT_ENDPOINT, chat_body("x [sim:error=500]"), completion_id="c", created=0).status_code == 500
+    assert (
+        answer(CHAT_ENDPOINT, chat_body("x [sim:error=500]"), completion_id="c", created=0).status_code == 500
+    )
     missing = answer(CHAT_ENDPOINT, {"model": "gpt-4o-mini"}, completion_id="c", created=0)
     assert missing.status_code == 400 and missing.body["error"]["code"] == "missing_required_parameter"
     unknown = answer(
@@ -171,5 +177,8 @@ def test_stream_chunks_replay_the_completion() -> None:
 def test_embedding_token_arrays_count_their_tokens() -> None:
     for raw, tokens in (([1, 2, 3], 3), ([[1, 2], [3]], 3), (["abcdefgh", "x"], 3)):
         body = {"model": "text-embedding-3-small", "input": raw}
-        assert answer(EMBEDDINGS_ENDPOINT, body, completion_id="", created=0).body["usage"]["prompt_tokens"] == tokens
+        assert (
+            answer(EMBEDDINGS_ENDPOINT, body, completion_id="", created=0).body["usage"]["prompt_tokens"]
+            == tokens
+        )
         assert outcome(EMBEDDINGS_ENDPOINT, body) == (200, tokens, 0)

@@ -72,7 +72,9 @@ def test_load_settings_precedence() -> None:
         False,
         False,
     )
-    faults = load_settings(["--faults", '[{"kind": "http_error", "route": "files.create", "status": 429}]'], {})
+    faults = load_settings(
+        ["--faults", '[{"kind": "http_error", "route": "files.create", "status": 429}]'], {}
+    )
     assert faults.faults[0].status == 429
     with pytest.raises(SettingsError, match="BATCHGPT_SIM_SEED"):
         load_settings([], {"BATCHGPT_SIM_SEED": "x"})

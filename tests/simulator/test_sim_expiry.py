@@ -45,7 +45,9 @@ def test_expired_lines_can_be_left_out_of_failed() -> None:
         expired_count_as_failed=False,
     ) as sim:
         with OpenAI(base_url=sim.base_url, api_key="k", max_retries=0) as client:
-            expired = wait_status(client, submit(client, [chat_line("a", "x"), chat_line("s", "[sim:slow]")]).id)
+            expired = wait_status(
+                client, submit(client, [chat_line("a", "x"), chat_line("s", "[sim:slow]")]).id
+            )
             assert expired.status == "expired"
             assert (expired.request_counts.completed, expired.request_counts.failed) == (1, 0)
 
@@ -67,7 +69,9 @@ def test_admin_expire(sim: RunningSimulator, client: OpenAI) -> None:
             chat_line("s2", "[sim:slow] 2"),
         ],
     )
-    wait_until(lambda: client.batches.retrieve(batch.id).request_counts.completed == 2, what="fast lines done")
+    wait_until(
+        lambda: client.batches.retrieve(batch.id).request_counts.completed == 2, what="fast lines done"
+    )
     assert sim.expire_batch(batch.id)["status"] == "expired"
     _check_expired(client, batch.id, {"a", "b"}, {"s1", "s2"})
 

@@ -80,7 +80,9 @@ def test_first_line_check_at_upload_is_switchable(client: OpenAI) -> None:
     with run_simulator(upload_check_first_line=True) as strict:
         with OpenAI(base_url=strict.base_url, api_key="k", max_retries=0) as strict_client:
             with pytest.raises(openai.BadRequestError):
-                strict_client.files.create(file=("in.jsonl", b"not json\n", "application/jsonl"), purpose="batch")
+                strict_client.files.create(
+                    file=("in.jsonl", b"not json\n", "application/jsonl"), purpose="batch"
+                )
             with pytest.raises(openai.BadRequestError):
                 strict_client.files.create(file=("in.jsonl", b"", "application/jsonl"), purpose="batch")
             later_bad = jsonl([chat_line("a", "x"), "not json"])
@@ -88,7 +90,10 @@ def test_first_line_check_at_upload_is_switchable(client: OpenAI) -> None:
 
 
 def test_list_newest_first_with_cursor(client: OpenAI) -> None:
-    ids = [client.files.create(file=(f"f{i}.jsonl", b"{}", "application/jsonl"), purpose="batch").id for i in range(5)]
+    ids = [
+        client.files.create(file=(f"f{i}.jsonl", b"{}", "application/jsonl"), purpose="batch").id
+        for i in range(5)
+    ]
     listed = [f.id for f in client.files.list()]
     assert listed == ids[::-1]
     page = client.files.list(limit=2)

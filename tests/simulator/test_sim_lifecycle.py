@@ -5,7 +5,9 @@ from __future__ import annotations
 from batchgpt.simulator.lifecycle import Schedule, evaluate, line_offsets
 
 
-def _schedule(lines: int = 4, fails: bool = False, deadline: float = 1000.0, slow: list[int] | None = None) -> Schedule:
+def _schedule(
+    lines: int = 4, fails: bool = False, deadline: float = 1000.0, slow: list[int] | None = None
+) -> Schedule:
     return Schedule(
         created_at=100.0,
         validated_at=101.0,

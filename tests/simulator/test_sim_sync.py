@@ -45,10 +45,14 @@ def test_chat_errors(sim: RunningSimulator, client: OpenAI) -> None:
         client.chat.completions.create(model="gpt-9-imaginary", messages=MESSAGES)
     assert caught.value.code == "model_not_found"
     with pytest.raises(openai.BadRequestError) as bad:
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "[sim:error=400]"}])
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "[sim:error=400]"}]
+        )
     assert bad.value.body is not None and bad.value.type == "invalid_request_error"
     with pytest.raises(openai.RateLimitError) as limited:
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "[sim:error=429]"}])
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "[sim:error=429]"}]
+        )
     assert limited.value.response.headers["retry-after"] == "1"
     with pytest.raises(openai.BadRequestError) as missing:
         client.chat.completions.create(model="gpt-4o-mini", messages=[])
@@ -56,16 +60,22 @@ def test_chat_errors(sim: RunningSimulator, client: OpenAI) -> None:
 
 
 def test_embeddings_float_and_base64(client: OpenAI) -> None:
-    default = client.embeddings.create(model="text-embedding-3-small", input="hello")  # the SDK asks for base64
+    default = client.embeddings.create(
+        model="text-embedding-3-small", input="hello"
+    )  # the SDK asks for base64
     assert default.data[0].embedding == expected_embedding("hello", 1536)
-    floats = client.embeddings.create(model="text-embedding-3-large", input=["a", "b"], encoding_format="float")
+    floats = client.embeddings.create(
+        model="text-embedding-3-large", input=["a", "b"], encoding_format="float"
+    )
     assert [d.embedding for d in floats.data] == [
         expected_embedding("a", 3072),
         expected_embedding("b", 3072),
     ]
     assert [d.index for d in floats.data] == [0, 1] and floats.object == "list"
     assert floats.usage.prompt_tokens == floats.usage.total_tokens == 2
-    short = client.embeddings.create(model="text-embedding-3-small", input="x", dimensions=16, encoding_format="float")
+    short = client.embeddings.create(
+        model="text-embedding-3-small", input="x", dimensions=16, encoding_format="float"
+    )
     assert len(short.data[0].embedding) == 16
     with pytest.raises(openai.BadRequestError):
         client.embeddings.create(model="text-embedding-3-small", input="")
@@ -80,7 +90,9 @@ def test_sync_delay(sim: RunningSimulator, client: OpenAI) -> None:
 
 async def test_async_chat_and_embeddings(aclient: AsyncOpenAI) -> None:
     completion = await aclient.chat.completions.create(model="gpt-4o", messages=MESSAGES)
-    assert completion.choices[0].message.content == expected_chat_content(chat_body("What is the capital of France?"))
+    assert completion.choices[0].message.content == expected_chat_content(
+        chat_body("What is the capital of France?")
+    )
     stream = await aclient.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
     text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert text == completion.choices[0].message.content

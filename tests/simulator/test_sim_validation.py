@@ -13,7 +13,9 @@ def _validate(data: bytes, endpoint: str = CHAT, max_lines: int = 100):
     return validate_batch_input(data, endpoint=endpoint, model_known=KNOWN.__contains__, max_lines=max_lines)
 
 
-def _codes(data: bytes, endpoint: str = CHAT, max_lines: int = 100) -> list[tuple[str, int | None, str | None]]:
+def _codes(
+    data: bytes, endpoint: str = CHAT, max_lines: int = 100
+) -> list[tuple[str, int | None, str | None]]:
     return [(e["code"], e["line"], e["param"]) for e in _validate(data, endpoint, max_lines).errors]
 
 
