@@ -11,10 +11,10 @@ import sys
 import uvicorn
 
 from batchgpt.boot import BootFailed, flag_overrides, start
-from ingress.app import create_app
-from ingress.server import DrainingServer
+from ingress.http.app import create_app
+from ingress.process.server import DrainingServer
+from ingress.process.workers import run_workers
 from ingress.settings import IngressSettings
-from ingress.workers import run_workers
 
 __all__ = ["main"]
 
@@ -73,7 +73,7 @@ def serve(settings: IngressSettings, sock: socket.socket | None = None) -> int:
         backlog=4096,
         timeout_keep_alive=75,
     )
-    server = DrainingServer(config, app.state.runtime)
+    server = DrainingServer(config, app.state.drain)
     # uvicorn re-raises the exit signal once shut down; a no-op handler turns that into a clean exit 0
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: None)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from schemas.status import Endpoint
 
 __all__ = ["IngressMetrics"]
 
@@ -55,3 +59,7 @@ class IngressMetrics:
             buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
             registry=self.registry,
         )
+
+    def observe_answer(self, endpoint: Endpoint, outcome: str, started: float) -> None:
+        """Record a POST's time from arrival (``time.monotonic()`` at ``started``) to its answer."""
+        self.latency.labels(endpoint=endpoint.value, outcome=outcome).observe(time.monotonic() - started)

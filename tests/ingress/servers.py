@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from ingress.app import create_app
-from ingress.runtime import IngressRuntime
-from ingress.server import DrainingServer
+from ingress.http.app import create_app
+from ingress.process.server import DrainingServer
+from ingress.process.service import IngressService
 from ingress.settings import IngressSettings
 from tests.support.waiting import wait_for
 
@@ -48,7 +48,7 @@ class ThreadedIngress:
         self.settings = settings.model_copy(update={"port": self.port})
         self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
-        self.server = DrainingServer(config, self.app.state.runtime)
+        self.server = DrainingServer(config, self.app.state.drain)
         self._thread = threading.Thread(target=self.server.run, name=f"ingress-{self.port}", daemon=True)
 
     @property
@@ -56,9 +56,9 @@ class ThreadedIngress:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def runtime(self) -> IngressRuntime:
-        runtime: IngressRuntime = self.app.state.runtime
-        return runtime
+    def service(self) -> IngressService:
+        service: IngressService = self.app.state.service
+        return service
 
     def start(self) -> ThreadedIngress:
         self._thread.start()

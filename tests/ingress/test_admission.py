@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from batchgpt.db import make_engine, migrate
 from batchgpt.tables import requests
-from ingress.admission import ADMITTED, NOT_FOUND, Admission, Reuse, admit_group
+from ingress.admission.find_or_insert import ADMITTED, NOT_FOUND, Admission, Reuse, admit_group
 from schemas.status import RequestState
 
 TTL_S = 3600.0

@@ -11,8 +11,8 @@ import pytest
 
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.settings import KafkaSettings
+from ingress.admission.publisher import RequestPublisher
 from ingress.errors import ServiceUnavailable
-from ingress.publisher import RequestPublisher
 from schemas.status import Endpoint
 from schemas.topics import TopicNames
 from tests.ingress.conftest import ALICE, Stack
@@ -187,8 +187,8 @@ def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prom
     from sqlalchemy import func, select
 
     from batchgpt.tables import requests
-    from ingress.auth import tenant_of
-    from ingress.fingerprint import fingerprint
+    from ingress.admission.fingerprint import fingerprint
+    from ingress.http.auth import tenant_of
 
     marker = prompt("too-big-for-kafka")
     noise = base64.b64encode(os.urandom(1_600_000)).decode()  # incompressible, over the broker's 1 MB limit
@@ -233,7 +233,7 @@ def test_an_unexpected_failure_on_the_hot_route_is_a_500_envelope_and_the_server
     async def broken(_admission: object, **_options: object) -> object:
         raise RuntimeError("a bug, not a client error")
 
-    admissions = stack.ingress.runtime.admissions
+    admissions = stack.ingress.service.admitter.committer
     with httpx.Client(headers=AUTH, timeout=30) as http:
         with monkeypatch.context() as patch:
             patch.setattr(admissions, "submit", broken)

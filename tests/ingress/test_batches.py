@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from batchgpt.tables import batches
-from ingress.auth import tenant_of
+from ingress.http.auth import tenant_of
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.support.waiting import wait_for
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ingress.group_commit import GroupCommitter
+from ingress.admission.group_commit import GroupCommitter
 
 
 class Recorder:

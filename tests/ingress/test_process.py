@@ -96,9 +96,7 @@ def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, pro
 
 def test_bad_setting_exits_2_naming_the_variable(stack: Stack) -> None:
     env = ingress_env({**_env(stack), "BATCHGPT_MAX_WAIT_S": "soon"})
-    result = subprocess.run(
-        [sys.executable, "-m", "batchgpt.cli", "ingress"], env=env, capture_output=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-m", "batchgpt.cli", "ingress"], env=env, capture_output=True, timeout=60)
     assert result.returncode == 2
     assert b"BATCHGPT_MAX_WAIT_S" in result.stderr
 
@@ -133,7 +131,7 @@ def test_health_readiness_and_metrics(stack: Stack) -> None:
         ):
             assert name in metrics.text
         http.post("/v1/chat/completions", content=b"nope", headers=AUTH)
-        rejected = stack.ingress.runtime.metrics.registry.get_sample_value(
+        rejected = stack.ingress.service.metrics.registry.get_sample_value(
             "batchgpt_ingress_requests_rejected_total", {"reason": "invalid_json"}
         )
         assert rejected and rejected >= 1
@@ -144,7 +142,7 @@ def test_readyz_is_503_when_the_database_is_gone(stack: Stack, start_ingress, tm
     db_dir = tmp_path / "gone"
     db_dir.mkdir()
     server = start_ingress(database_url=f"sqlite:///{db_dir / 'x.sqlite3'}")
-    server.runtime.engine.dispose()
+    server.service.engine.dispose()
     for item in db_dir.iterdir():
         item.unlink()
     db_dir.rmdir()
@@ -184,7 +182,7 @@ def test_unexpected_failure_is_a_500_envelope_with_a_request_id(
     from sqlalchemy.exc import OperationalError
 
     server = start_ingress(database_url=f"sqlite:///{tmp_path / 'broken.sqlite3'}")
-    with server.runtime.engine.begin() as conn:
+    with server.service.engine.begin() as conn:
         conn.execute(text("DROP TABLE results"))  # a fault nobody handles: the table is gone
     with caplog.at_level(logging.ERROR):
         response = httpx.get(f"{server.base_url}/v1/chat/completions/req_x", headers=AUTH, timeout=30)
@@ -221,4 +219,4 @@ def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prom
             return {row.request_id for row in rows}
 
     wait_for(lambda: remaining() == {fresh}, timeout_s=10, what="the old result purged")
-    assert server.runtime.started
+    assert server.service.started

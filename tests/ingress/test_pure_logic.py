@@ -8,25 +8,24 @@ import json
 
 import pytest
 
-from ingress.auth import DEFAULT_TENANT, KeyRing, tenant_of
-from ingress.batch_views import render_batch, render_page, shown_status
-from ingress.correlator import Correlator
+from ingress.admission.fingerprint import fingerprint
+from ingress.admission.keyed_lock import KeyedLock
 from ingress.errors import AuthenticationFailed, InvalidRequest
-from ingress.fingerprint import fingerprint
-from ingress.keyed_lock import KeyedLock
-from ingress.outcomes import Finished
-from ingress.preferences import bypasses_cache, wait_preference
-from ingress.streaming import completion_chunks, event
-from ingress.validation import parse_body, validate_body
-from schemas.status import Endpoint
+from ingress.http.auth import DEFAULT_TENANT, KeyRing, tenant_of
+from ingress.http.batch_views import render_batch, render_page, shown_status
+from ingress.http.preferences import bypasses_cache, wait_preference
+from ingress.http.streaming import completion_chunks, event
+from ingress.http.validation import parse_body, validate_chat
+from ingress.replies.correlator import Correlator
+from ingress.replies.outcomes import Finished
 
 
 def test_validation_keeps_unknown_fields_and_names_the_param() -> None:
     body = parse_body(b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 0, "z": 1}')
-    validate_body(Endpoint.CHAT_COMPLETIONS, body)
+    validate_chat(body)
     assert body["temperature"] == 0 and body["z"] == 1
     with pytest.raises(InvalidRequest) as caught:
-        validate_body(Endpoint.CHAT_COMPLETIONS, {"model": "m", "messages": [{"role": "user"}, "x"]})
+        validate_chat({"model": "m", "messages": [{"role": "user"}, "x"]})
     assert caught.value.param == "messages[1]" and caught.value.status_code == 400
     with pytest.raises(InvalidRequest) as caught:
         parse_body(b"null")
@@ -165,7 +164,7 @@ async def test_keyed_lock_serialises_one_key_and_forgets_idle_keys() -> None:
 
 
 async def test_pending_counter_recounts_after_the_refresh_and_adds_local_acceptances() -> None:
-    from ingress.pending_cap import PendingCounter
+    from ingress.admission.pending_cap import PendingCounter
 
     now = [0.0]
     counted: list[str] = []
@@ -184,7 +183,7 @@ async def test_pending_counter_recounts_after_the_refresh_and_adds_local_accepta
 
 
 async def test_pending_counter_shares_one_count_among_concurrent_callers() -> None:
-    from ingress.pending_cap import PendingCounter
+    from ingress.admission.pending_cap import PendingCounter
 
     counted: list[str] = []
     release = asyncio.Event()
@@ -203,7 +202,7 @@ async def test_pending_counter_shares_one_count_among_concurrent_callers() -> No
 
 
 async def test_pending_counter_passes_a_failed_count_to_every_waiter() -> None:
-    from ingress.pending_cap import PendingCounter
+    from ingress.admission.pending_cap import PendingCounter
 
     async def count(tenant: str) -> int:
         await asyncio.sleep(0)
@@ -217,7 +216,7 @@ async def test_pending_counter_passes_a_failed_count_to_every_waiter() -> None:
 def test_forked_workers_make_different_request_ids() -> None:
     import os
 
-    from ingress.ids import new_request_id
+    from ingress.admission.ids import new_request_id
 
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -233,8 +232,8 @@ def test_forked_workers_make_different_request_ids() -> None:
 
 
 async def test_correlator_remembers_a_bounded_number_of_delivered_results() -> None:
-    from ingress.correlator import Correlator
-    from ingress.outcomes import Finished
+    from ingress.replies.correlator import Correlator
+    from ingress.replies.outcomes import Finished
 
     correlator = Correlator(recent_limit=2)
     results = {}

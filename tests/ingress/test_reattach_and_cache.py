@@ -18,7 +18,7 @@ def _chat(text: str, **extra: object) -> dict[str, object]:
 
 
 def _metric(stack: Stack, name: str, **labels: str) -> float:
-    value = stack.ingress.runtime.metrics.registry.get_sample_value(name, labels or None)
+    value = stack.ingress.service.metrics.registry.get_sample_value(name, labels or None)
     return value or 0.0
 
 
@@ -33,7 +33,7 @@ async def test_same_body_while_in_flight_attaches_to_the_same_request(stack: Sta
     second = asyncio.ensure_future(
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
     )
-    await asyncio.to_thread(wait_for, lambda: len(stack.ingress.runtime.correlator) >= 2, 10, 0.05, "both calls held")
+    await asyncio.to_thread(wait_for, lambda: len(stack.ingress.service.correlator) >= 2, 10, 0.05, "both calls held")
     await asyncio.to_thread(stack.stand_in.release, message.request_id)
     one, two = await asyncio.gather(first, second)
     assert one.choices[0].message.content == two.choices[0].message.content == expected_chat_content(_chat(text))
@@ -151,7 +151,7 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     caller.start()
     [message] = wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)
     # the first attempt timed out and the SDK re-sent it: both are waiting on the same request
-    wait_for(lambda: len(stack.ingress.runtime.correlator) >= 2, timeout_s=15, what="the SDK's re-send held")
+    wait_for(lambda: len(stack.ingress.service.correlator) >= 2, timeout_s=15, what="the SDK's re-send held")
     stack.stand_in.answer(message)
     caller.join(timeout=20)
     completion = box["c"]

@@ -30,7 +30,7 @@ async def test_each_replica_answers_its_own_callers(stack: Stack, start_ingress,
     for text, completion in zip(texts, answers, strict=True):
         assert completion.choices[0].message.content == expected_chat_content(_chat(text))
     accepted = [
-        s.runtime.metrics.registry.get_sample_value(
+        s.service.metrics.registry.get_sample_value(
             "batchgpt_ingress_requests_accepted_total", {"endpoint": "/v1/chat/completions"}
         )
         or 0
@@ -61,7 +61,7 @@ def test_resend_through_another_replica_attaches_and_gets_the_result(stack: Stac
             )
         )
         waiter.start()
-        wait_for(lambda: len(other.runtime.correlator) == 1, timeout_s=10, what="held on the other replica")
+        wait_for(lambda: len(other.service.correlator) == 1, timeout_s=10, what="held on the other replica")
         stack.stand_in.answer(message)
         waiter.join(timeout=20)
     completion = box["c"]
@@ -100,7 +100,7 @@ def test_pinned_reply_partitions_and_a_reply_published_to_another_replica(stack:
             )
         )
         waiter.start()
-        wait_for(lambda: len(one.runtime.correlator) == 1, timeout_s=10, what="held on replica one")
+        wait_for(lambda: len(one.service.correlator) == 1, timeout_s=10, what="held on replica one")
         stack.stand_in.answer(message)
         waiter.join(timeout=20)
     assert box["r"].status_code == 200

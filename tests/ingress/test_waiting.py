@@ -71,7 +71,7 @@ def test_get_with_prefer_wait_is_woken_by_the_reply(stack: Stack, prompt) -> Non
             "id"
         ]
         wait_for(lambda: stack.stand_in.message(request_id), timeout_s=15, what="request consumed")
-        held_calls = stack.ingress.runtime.metrics.held
+        held_calls = stack.ingress.service.metrics.held
         result: dict[str, httpx.Response] = {}
         waiter = threading.Thread(
             target=lambda: result.setdefault(

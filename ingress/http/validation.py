@@ -10,9 +10,8 @@ import json
 from typing import Any
 
 from ingress.errors import InvalidRequest
-from schemas.status import Endpoint
 
-__all__ = ["parse_body", "validate_body"]
+__all__ = ["parse_body", "validate_chat", "validate_embeddings"]
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -112,10 +111,13 @@ def _check_embeddings(body: dict[str, Any]) -> None:
         )
 
 
-def validate_body(endpoint: Endpoint, body: dict[str, Any]) -> None:
-    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` cannot go to ``endpoint``."""
+def validate_chat(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not a chat completions request."""
     _check_model(body)
-    if endpoint is Endpoint.CHAT_COMPLETIONS:
-        _check_chat(body)
-    else:
-        _check_embeddings(body)
+    _check_chat(body)
+
+
+def validate_embeddings(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not an embeddings request."""
+    _check_model(body)
+    _check_embeddings(body)

@@ -6,42 +6,40 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import Engine
-
-from ingress import repository
-from ingress.correlator import Correlator
+from ingress.admission.records import Records
+from ingress.replies.correlator import Correlator
 
 __all__ = ["purge_loop", "recheck_loop", "recheck_once"]
 
 logger = logging.getLogger(__name__)
 
 
-async def recheck_once(engine: Engine, correlator: Correlator) -> int:
+async def recheck_once(records: Records, correlator: Correlator) -> int:
     """Wake every held call whose result is already stored; return how many results were found."""
     ids = correlator.pending_ids()
     if not ids:
         return 0
-    found = await asyncio.to_thread(repository.find_results, engine, ids)
+    found = await records.results_among(ids)
     for result in found:
         correlator.resolve(result)
     return len(found)
 
 
-async def recheck_loop(engine: Engine, correlator: Correlator, interval_seconds: float) -> None:
+async def recheck_loop(records: Records, correlator: Correlator, interval_seconds: float) -> None:
     """Run :func:`recheck_once` every ``interval_seconds`` until cancelled."""
     while True:
         await asyncio.sleep(interval_seconds)
         try:
-            await recheck_once(engine, correlator)
+            await recheck_once(records, correlator)
         except Exception:  # noqa: BLE001 - a database hiccup must not stop the loop
             logger.exception("result recheck failed")
 
 
-async def purge_loop(engine: Engine, ttl_seconds: float, interval_seconds: float) -> None:
+async def purge_loop(records: Records, ttl_seconds: float, interval_seconds: float) -> None:
     """Delete results older than ``ttl_seconds`` now and every ``interval_seconds`` until cancelled."""
     while True:
         try:
-            purged = await asyncio.to_thread(repository.purge_expired, engine, older_than=time.time() - ttl_seconds)
+            purged = await records.purge(time.time() - ttl_seconds)
             if purged:
                 logger.info("expired results purged", extra={"purged": purged})
         except Exception:  # noqa: BLE001

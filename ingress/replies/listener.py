@@ -16,9 +16,9 @@ from typing import Any
 from confluent_kafka import OFFSET_END, TopicPartition
 
 from batchgpt.kafka import AsyncConsumer
-from ingress.correlator import Correlator
 from ingress.metrics import IngressMetrics
-from ingress.outcomes import Finished
+from ingress.replies.correlator import Correlator
+from ingress.replies.outcomes import Finished
 from schemas.codec import DecodeError, decode
 from schemas.messages import ReplyMessage
 

@@ -7,7 +7,7 @@ from types import FrameType
 
 import uvicorn
 
-from ingress.runtime import IngressRuntime
+from ingress.process.drain import Drain
 
 __all__ = ["DrainingServer"]
 
@@ -15,9 +15,9 @@ __all__ = ["DrainingServer"]
 class DrainingServer(uvicorn.Server):
     """``uvicorn.Server`` whose exit signal first releases every held call, then shuts down gracefully."""
 
-    def __init__(self, config: uvicorn.Config, runtime: IngressRuntime) -> None:
+    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
         super().__init__(config)
-        self._runtime = runtime
+        self._drain = drain
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
@@ -27,6 +27,6 @@ class DrainingServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Drain (answer held calls with 202), then let uvicorn stop accepting and finish."""
-        if self._loop is not None and not self._runtime.draining:
-            self._loop.call_soon_threadsafe(self._runtime.begin_drain)
+        if self._loop is not None and not self._drain.draining:
+            self._loop.call_soon_threadsafe(self._drain.begin_drain)
         super().handle_exit(sig, frame)

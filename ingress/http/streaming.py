@@ -1,4 +1,4 @@
-"""Replays a finished ChatCompletion as ``chat.completion.chunk`` server-sent events. Pure.
+"""Replays a finished ChatCompletion as ``chat.completion.chunk`` server-sent events (no I/O).
 
 Per choice: a role chunk, the content (one chunk), the refusal if any, one chunk per tool call
 (with its ``index``), then a chunk with ``finish_reason``. With ``stream_options.include_usage``
@@ -8,9 +8,21 @@ every chunk carries ``"usage": null`` and a last chunk with ``choices: []`` carr
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-__all__ = ["DONE", "KEEPALIVE", "completion_chunks", "error_event", "event", "include_usage"]
+from ingress.replies.outcomes import Finished
+
+__all__ = [
+    "DONE",
+    "KEEPALIVE",
+    "completion_chunks",
+    "error_event",
+    "event",
+    "include_usage",
+    "pending_event",
+    "replay",
+]
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -86,3 +98,30 @@ def completion_chunks(completion: dict[str, Any], with_usage: bool) -> list[dict
         last["usage"] = completion.get("usage")
         chunks.append(last)
     return chunks
+
+
+async def replay(result: Finished, with_usage: bool) -> AsyncIterator[bytes]:
+    """The events of a finished result: chunks then [DONE], or the error event."""
+    if not result.ok:
+        yield error_event(result.body)
+        return
+    for chunk in completion_chunks(result.body, with_usage):
+        yield event(chunk)
+    yield DONE
+
+
+def pending_event(request_id: str, draining: bool) -> bytes:
+    """The error event of a stream whose wait ended (or whose replica drains) before the result."""
+    why = "this server is shutting down" if draining else "the wait limit passed"
+    return error_event(
+        {
+            "error": {
+                "message": f"The request {request_id} is still being processed ({why}). "
+                f"Fetch its result later with GET /v1/chat/completions/{request_id}.",
+                "type": "timeout",
+                "param": None,
+                "code": "result_pending",
+                "request_id": request_id,
+            }
+        }
+    )

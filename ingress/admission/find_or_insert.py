@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from batchgpt.tables import requests
-from ingress.repository import COLUMNS, RequestRow
+from ingress.admission.repository import COLUMNS, RequestRow
 from schemas.status import RequestState
 
 __all__ = ["ADMITTED", "NOT_FOUND", "Admission", "Admitted", "NotFound", "Outcome", "Reuse", "admit_group", "choose"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from ingress.outcomes import Finished
+from ingress.replies.outcomes import Finished
 
 __all__ = ["Correlator"]
 

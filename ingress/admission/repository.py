@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, delete, func, select
 
 from batchgpt.tables import requests, results
-from ingress.outcomes import Finished
+from ingress.replies.outcomes import Finished
 from schemas.status import RequestState
 
 __all__ = [

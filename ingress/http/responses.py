@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from ingress.outcomes import Finished, Pending
+from ingress.http.endpoints import fetch_path
+from ingress.replies.outcomes import Finished, Pending
 
-__all__ = ["json_response", "pending_body", "pending_response", "result_response", "status_path"]
+__all__ = ["json_response", "pending_body", "pending_response", "result_response"]
 
 
 def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -22,12 +23,6 @@ def result_response(result: Finished) -> Response:
     """200 with the completion exactly as the reply carried it, or the error with its status."""
     headers = {"x-batchgpt-request-id": result.request_id}
     return json_response(result.body, status_code=result.status_code, headers=headers)
-
-
-def status_path(endpoint: str, request_id: str) -> str:
-    """Where a pending request's result is fetched."""
-    prefix = "/v1/embeddings" if endpoint.endswith("/embeddings") else "/v1/chat/completions"
-    return f"{prefix}/{request_id}"
 
 
 def pending_body(pending: Pending) -> dict[str, Any]:
@@ -45,7 +40,7 @@ def pending_body(pending: Pending) -> dict[str, Any]:
 def pending_response(pending: Pending, retry_after_seconds: int) -> Response:
     """202 Accepted with ``Location``, ``Retry-After`` and the request's state."""
     headers = {
-        "location": status_path(pending.endpoint, pending.request_id),
+        "location": fetch_path(pending.endpoint, pending.request_id),
         "retry-after": str(retry_after_seconds),
         "x-batchgpt-request-id": pending.request_id,
     }

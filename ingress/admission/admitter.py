@@ -1,0 +1,139 @@
+"""The admitter: group-committed lookups and inserts, the per-key pending cap, and producing to Kafka.
+
+It records a submission (or finds the request it must reuse) in the next group transaction
+(:mod:`ingress.admission.find_or_insert`), produces an accepted request and undoes its row when Kafka
+refuses it or its caller went away, and keeps each tenant's pending count for the cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from dataclasses import dataclass
+
+from ingress.admission.find_or_insert import Admission, Admitted, Outcome, admit_group
+from ingress.admission.group_commit import GroupCommitter
+from ingress.admission.ids import new_request_id
+from ingress.admission.pending_cap import PendingCounter
+from ingress.admission.publisher import RequestPublisher
+from ingress.admission.records import Records
+from ingress.admission.submission import Submission
+from ingress.errors import TooManyPending
+from ingress.metrics import IngressMetrics
+
+__all__ = ["AdmissionLimits", "Admitter"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionLimits:
+    """The settings admission applies."""
+
+    max_pending_per_key: int
+    result_ttl_seconds: float  # identical requests older than this are not reused
+    retry_after_seconds: int
+    max_group: int  # submissions per group transaction
+
+
+class Admitter:
+    """Admits submissions: look up or record (grouped), cap, produce."""
+
+    def __init__(
+        self, records: Records, publisher: RequestPublisher, metrics: IngressMetrics, limits: AdmissionLimits
+    ) -> None:
+        self._records = records
+        self._publisher = publisher
+        self._metrics = metrics
+        self._limits = limits
+        engine = records.engine
+        self.committer: GroupCommitter[Admission, Outcome] = GroupCommitter(
+            lambda group: admit_group(engine, group),
+            max_group=limits.max_group,
+            on_group=metrics.admission_group.observe,
+        )
+        self.pending = PendingCounter(self._count_pending)
+        self._forgetting: set[asyncio.Future[None]] = set()  # deletions for cancelled callers (kept referenced)
+
+    async def _count_pending(self, tenant: str) -> int:
+        return await self._records.count_pending(tenant, time.time() - self._limits.result_ttl_seconds)
+
+    async def pending_count(self, tenant: str) -> int:
+        """The tenant's pending requests (an estimate that errs on the strict side)."""
+        return await self.pending.estimate(tenant)
+
+    def at_cap(self, pending: int) -> bool:
+        """Whether ``pending`` requests leave no room for another one."""
+        return pending >= self._limits.max_pending_per_key
+
+    def too_many(self, pending: int) -> TooManyPending:
+        """The 429 for a tenant at its cap."""
+        return TooManyPending(
+            f"Too many pending requests for this API key ({pending}, limit "
+            f"{self._limits.max_pending_per_key}). Please wait for some to finish and try again.",
+            retry_after_seconds=self._limits.retry_after_seconds,
+        )
+
+    async def admit(
+        self, item: Submission, fingerprint: str, *, may_reuse: bool = True, may_insert: bool = True
+    ) -> tuple[Admission, Outcome]:
+        """Look up what to reuse and/or record the request, in the next group transaction."""
+        received_at = time.time()
+        admission = Admission(
+            request_id=new_request_id(),
+            tenant=item.tenant,
+            endpoint=item.endpoint.value,
+            model=str(item.body["model"]),
+            fingerprint=fingerprint,
+            idempotency_key=item.idempotency_key,
+            received_at=received_at,
+            since=received_at - self._limits.result_ttl_seconds,
+            serve_stored=item.use_cache and item.idempotency_key is None,
+            may_reuse=may_reuse,
+            may_insert=may_insert,
+        )
+        # a cancelled caller's group still records it: a row nobody will produce must not stay
+        forget = functools.partial(self._forget_if_recorded, admission.request_id)
+        return admission, await self.committer.submit(admission, on_abandoned=forget)
+
+    def _forget_if_recorded(self, request_id: str, recording: asyncio.Future[Outcome]) -> None:
+        if recording.cancelled() or recording.exception() is not None or not isinstance(recording.result(), Admitted):
+            return
+        task = asyncio.ensure_future(self._records.forget(request_id))
+        self._forgetting.add(task)
+        task.add_done_callback(self._forgetting.discard)
+
+    async def publish(self, item: Submission, admission: Admission) -> None:
+        """Produce the recorded request; its row is deleted again if Kafka refuses it (or the caller left).
+
+        :raises ServiceUnavailable: Kafka did not acknowledge it (nothing accepted).
+        """
+        request_id = admission.request_id
+        try:
+            await self._publisher.publish(
+                request_id=request_id,
+                endpoint=item.endpoint,
+                body=item.body,
+                tenant=item.tenant,
+                received_at=admission.received_at,
+            )
+        except BaseException:
+            await asyncio.shield(self._records.forget(request_id))
+            raise
+        self.pending.accepted(item.tenant)
+        self._metrics.accepted.labels(endpoint=item.endpoint.value).inc()
+        logger.info(
+            "request accepted",
+            extra={
+                "request_id": request_id,
+                "tenant": item.tenant,
+                "endpoint": item.endpoint.value,
+                "model": item.body["model"],
+            },
+        )
+
+    async def close(self) -> None:
+        """Wait for the groups already queued to be written."""
+        await self.committer.close()

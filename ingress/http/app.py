@@ -1,0 +1,73 @@
+"""The composition root: ``create_app(settings)`` builds the ingress's parts and the FastAPI app over them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ingress.http.edge import EdgeMiddleware
+from ingress.http.error_rendering import ErrorRenderer
+from ingress.http.fast_path import FastPath
+from ingress.http.fetching import FetchHandler
+from ingress.http.posting import PostHandler, PostLimits
+from ingress.http.rendering import AnswerRenderer
+from ingress.http.routes_batches import batches_router
+from ingress.http.routes_completions import completions_router
+from ingress.http.routes_health import health_router
+from ingress.process.service import IngressService
+from ingress.settings import IngressSettings
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = (
+    "OpenAI-compatible front of batch-gpt: chat completions and embeddings answered through the OpenAI "
+    "Batch API at batch prices. Point an OpenAI client's `base_url` here."
+)
+
+
+def create_app(settings: IngressSettings) -> FastAPI:
+    """Build the ingress app (nothing connects until the lifespan starts).
+
+    ``app.state.service`` is the :class:`IngressService`; ``app.state.drain.begin_drain()`` answers
+    every held call with 202 (the server calls it on SIGTERM).
+    """
+    service = IngressService(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="batch-gpt ingress",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # our metrics are Prometheus at /metrics; FastAPI's OpenTelemetry hooks would only cost time per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.service = service
+    app.state.drain = service.drain
+    post = PostHandler(
+        service.keys,
+        service.submitter,
+        service.metrics,
+        PostLimits(settings.max_body_bytes, settings.max_wait_seconds, settings.cache == "on"),
+    )
+    fetch = FetchHandler(service.keys, service.records, service.holder, max_wait_seconds=settings.max_wait_seconds)
+    answers = AnswerRenderer(
+        service.holder, service.records, service.metrics, retry_after_seconds=settings.retry_after_seconds
+    )
+    errors = ErrorRenderer(service.metrics)
+    errors.install(app)
+    app.add_middleware(FastPath, post=post, fetch=fetch, answers=answers)  # inside the edge (last added: outermost)
+    app.add_middleware(EdgeMiddleware, on_error=errors.render)
+    app.include_router(completions_router(post, fetch, answers))
+    app.include_router(batches_router(service.engine, service.keys))
+    app.include_router(health_router(service.readiness, service.metrics))
+    return app

@@ -1,0 +1,81 @@
+"""The endpoint table: which POST endpoints exist, how their bodies are checked, where a request is fetched.
+
+Both the fast ASGI path and the FastAPI routes (kept for the OpenAPI document) are made from this
+table, so an endpoint is declared once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ingress.http.openapi_bodies import CHAT_REQUEST, EMBEDDINGS_REQUEST
+from ingress.http.validation import validate_chat, validate_embeddings
+from schemas.status import Endpoint
+
+__all__ = ["BY_PATH", "CHAT", "EMBEDDINGS", "ENDPOINTS", "EndpointSpec", "fetch_path", "fetched_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """One OpenAI-compatible endpoint: ``POST {path}`` creates, ``GET {path}/{request_id}`` fetches."""
+
+    endpoint: Endpoint
+    name: str  # route names: create_{name}, get_{name}
+    validate: Callable[[dict[str, Any]], None]  # raises InvalidRequest
+    streams: bool  # whether ``stream: true`` is answered with server-sent events
+    summary: str
+    fetch_summary: str
+    ok_description: str
+    request_body: dict[str, Any]  # OpenAPI ``requestBody``
+
+    @property
+    def path(self) -> str:
+        return self.endpoint.value
+
+    @property
+    def fetch_prefix(self) -> str:
+        """``{path}/``: a GET below it names a request id."""
+        return self.endpoint.value + "/"
+
+
+CHAT = EndpointSpec(
+    endpoint=Endpoint.CHAT_COMPLETIONS,
+    name="chat_completion",
+    validate=validate_chat,
+    streams=True,
+    summary="Create a chat completion (answered at Batch API prices)",
+    fetch_summary="Fetch a request's result by id",
+    ok_description="The ChatCompletion, or `text/event-stream` chunks when `stream` is true.",
+    request_body=CHAT_REQUEST,
+)
+EMBEDDINGS = EndpointSpec(
+    endpoint=Endpoint.EMBEDDINGS,
+    name="embeddings",
+    validate=validate_embeddings,
+    streams=False,
+    summary="Create embeddings (answered at Batch API prices)",
+    fetch_summary="Fetch an embeddings request's result by id",
+    ok_description="The embeddings list.",
+    request_body=EMBEDDINGS_REQUEST,
+)
+
+ENDPOINTS: tuple[EndpointSpec, ...] = (CHAT, EMBEDDINGS)
+BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOINTS}
+
+
+def fetched_id(path: str) -> str | None:
+    """The request id of ``GET {endpoint}/{request_id}`` (None when ``path`` is not one)."""
+    for spec in ENDPOINTS:
+        prefix = spec.fetch_prefix
+        if path.startswith(prefix):
+            request_id = path[len(prefix) :]
+            return request_id if request_id and "/" not in request_id else None
+    return None
+
+
+def fetch_path(endpoint: str, request_id: str) -> str:
+    """Where a request's result is fetched (the chat path for an endpoint not in the table)."""
+    spec = BY_PATH.get(endpoint, CHAT)
+    return spec.fetch_prefix + request_id

@@ -1,0 +1,89 @@
+"""The one way an error becomes a response: OpenAI's ``{"error": {...}}`` envelope, for every failure.
+
+Ours (:class:`~ingress.errors.IngressError`), FastAPI's (validation, unknown routes, wrong methods)
+and unexpected exceptions (logged once with their traceback, answered with a generic 500) all go
+through :meth:`ErrorRenderer.render`: the edge middleware calls it for what reaches it, and FastAPI's
+exception handlers are the same function.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingress.errors import IngressError, InvalidRequest, MethodNotAllowed, NotFound
+from ingress.http.request_reading import Scope
+from ingress.http.responses import json_response
+from ingress.metrics import IngressMetrics
+
+__all__ = ["ErrorRenderer"]
+
+logger = logging.getLogger(__name__)
+
+_UNEXPECTED = "The server had an error while processing your request. Sorry about that! You can retry your request."
+
+
+class ErrorRenderer:
+    """Renders any exception as the error envelope, counting it as a rejection."""
+
+    __slots__ = ("_metrics",)
+
+    def __init__(self, metrics: IngressMetrics) -> None:
+        self._metrics = metrics
+
+    def render(self, scope: Scope, exc: Exception) -> Response:
+        """The error envelope response for ``exc`` (an unexpected one is logged here)."""
+        error = _as_ingress_error(scope, exc)
+        self._metrics.rejected.labels(reason=error.reason).inc()
+        return json_response(error.envelope(), status_code=error.status_code, headers=error.headers())
+
+    def install(self, app: FastAPI) -> None:
+        """Make :meth:`render` the handler of the errors FastAPI's routing stack catches itself."""
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            return self.render(request.scope, exc)
+
+        for caught in (IngressError, RequestValidationError, StarletteHTTPException):
+            app.add_exception_handler(caught, handler)
+
+
+def _as_ingress_error(scope: Scope, exc: Exception) -> IngressError:
+    if isinstance(exc, IngressError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return _invalid(exc)
+    if isinstance(exc, StarletteHTTPException):
+        return _http_error(scope, exc)
+    logger.error("unexpected error", exc_info=exc, extra={"path": scope.get("path")})
+    return IngressError(_UNEXPECTED)
+
+
+def _param(loc: tuple[object, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def _invalid(exc: RequestValidationError) -> InvalidRequest:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    param = _param(tuple(first.get("loc", ())))
+    code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_value"
+    message = f"Invalid value for '{param}': {first.get('msg')}." if param else str(first.get("msg"))
+    if code == "missing_required_parameter" and param:
+        message = f"Missing required parameter: '{param}'."
+    return InvalidRequest(message, param=param, code=code)
+
+
+def _http_error(scope: Scope, exc: StarletteHTTPException) -> IngressError:
+    method, path = scope.get("method"), scope.get("path")
+    if exc.status_code == 404:
+        return NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
+    if exc.status_code == 405:
+        return MethodNotAllowed(f"Method {method} is not allowed for {path}.")
+    error = IngressError(str(exc.detail))
+    error.status_code = exc.status_code
+    error.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    return error

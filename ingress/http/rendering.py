@@ -1,0 +1,71 @@
+"""Turns a handler's :data:`~ingress.http.answers.Answer` into the HTTP response, holding the call first if asked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+from fastapi.responses import Response, StreamingResponse
+
+from ingress.admission.records import Records
+from ingress.http import streaming
+from ingress.http.answers import Answer, Held, HeldStream, Replay
+from ingress.http.responses import pending_response, result_response
+from ingress.metrics import IngressMetrics
+from ingress.replies.holder import Holder
+from ingress.replies.outcomes import Finished
+
+__all__ = ["AnswerRenderer"]
+
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class AnswerRenderer:
+    """Renders answers; a held one is awaited here, after its handler returned."""
+
+    __slots__ = ("_holder", "_metrics", "_records", "_retry_after_seconds")
+
+    def __init__(self, holder: Holder, records: Records, metrics: IngressMetrics, *, retry_after_seconds: int) -> None:
+        self._holder = holder
+        self._records = records
+        self._metrics = metrics
+        self._retry_after_seconds = retry_after_seconds
+
+    async def render(self, answer: Answer) -> Response:
+        """The response for ``answer`` (for :class:`Held`, once the result came or the wait ended)."""
+        if isinstance(answer, Held):
+            return await self._held(answer)
+        if isinstance(answer, Finished):
+            return result_response(answer)
+        if isinstance(answer, HeldStream):
+            headers = {**_SSE_HEADERS, "x-batchgpt-request-id": answer.ticket.request_id}
+            return StreamingResponse(self._events(answer), media_type="text/event-stream", headers=headers)
+        if isinstance(answer, Replay):
+            events = streaming.replay(answer.result, answer.with_usage)
+            return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
+        return pending_response(answer, self._retry_after_seconds)
+
+    async def _held(self, held: Held) -> Response:
+        ticket = held.ticket
+        result = await self._holder.hold(ticket.request_id, ticket.future, held.wait_seconds)
+        if result is not None:
+            if held.started is not None:
+                self._metrics.observe_answer(held.endpoint, "completed" if result.ok else "failed", held.started)
+            return result_response(result)
+        pending = await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
+        if held.started is not None:
+            self._metrics.observe_answer(held.endpoint, "pending", held.started)
+        return pending_response(pending, self._retry_after_seconds)
+
+    async def _events(self, held: HeldStream) -> AsyncIterator[bytes]:
+        """Keep-alive comments while held, then the replay and [DONE], or the error event naming the id."""
+        ticket = held.ticket
+        async with aclosing(self._holder.ticks(ticket.request_id, ticket.future, held.wait_seconds)) as ticks:
+            async for _ in ticks:
+                yield streaming.KEEPALIVE
+        result = ticket.future.result() if ticket.future.done() else None
+        if result is None:
+            yield streaming.pending_event(ticket.request_id, self._holder.draining)
+            return
+        async for piece in streaming.replay(result, held.with_usage):
+            yield piece

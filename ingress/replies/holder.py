@@ -1,0 +1,83 @@
+"""The holder: calls waiting on the correlator until their result arrives, the wait ends, or the replica drains.
+
+A held call costs one future in the correlator and its own (already running) handler; there is no
+per-call task or timer beyond the ``asyncio.timeout`` of the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+
+from ingress.metrics import IngressMetrics
+from ingress.process.drain import Drain
+from ingress.replies.correlator import Correlator, Waiter
+from ingress.replies.outcomes import Finished
+
+__all__ = ["Holder"]
+
+
+class Holder:
+    """Registers waiters for request ids and holds calls on them."""
+
+    __slots__ = ("_correlator", "_drain", "_held", "_keepalive_seconds")
+
+    def __init__(
+        self, correlator: Correlator, drain: Drain, metrics: IngressMetrics, *, keepalive_seconds: float
+    ) -> None:
+        self._correlator = correlator
+        self._drain = drain
+        self._held = metrics.held
+        self._keepalive_seconds = keepalive_seconds
+
+    @property
+    def draining(self) -> bool:
+        """Whether the replica is shutting down (nothing is held any more)."""
+        return self._drain.draining
+
+    def register(self, request_id: str) -> Waiter:
+        """A future that gets the result of ``request_id``."""
+        return self._correlator.register(request_id)
+
+    def discard(self, request_id: str, future: Waiter) -> None:
+        """Give up a future from :meth:`register`."""
+        self._correlator.discard(request_id, future)
+
+    def recent(self, request_id: str) -> Finished | None:
+        """The result this replica delivered for ``request_id`` a moment ago, if remembered."""
+        return self._correlator.recent(request_id)
+
+    async def hold(self, request_id: str, future: Waiter, wait_seconds: float) -> Finished | None:
+        """Wait for ``future`` up to ``wait_seconds``; None when the wait ended without a result."""
+        if self._drain.draining or wait_seconds <= 0:
+            self._correlator.discard(request_id, future)
+            return future.result() if future.done() else None
+        self._held.inc()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                return await future
+        except TimeoutError:
+            return None
+        finally:
+            self._held.dec()
+            self._correlator.discard(request_id, future)
+
+    async def ticks(self, request_id: str, future: Waiter, wait_seconds: float) -> AsyncGenerator[None, None]:
+        """Yield once per keep-alive interval while waiting; end at the result, the wait's end or the drain.
+
+        The future is then done (read its result) or not (no result): close the iterator when done with it.
+        """
+        deadline = time.monotonic() + wait_seconds
+        self._held.inc()
+        try:
+            while not future.done() and not self._drain.draining:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                await asyncio.wait((future,), timeout=min(self._keepalive_seconds, remaining))
+                if not future.done():
+                    yield None
+        finally:
+            self._held.dec()
+            self._correlator.discard(request_id, future)
