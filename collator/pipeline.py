@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from batchgpt.kafka import DeliveryError
-from batchgpt.upstream import Backoff, retrying
+from batchgpt.upstream import Backoff, retry
 from collator import repository, submissions
 from collator.crash import CrashHook
 from collator.errors import ReservationConflict
@@ -328,5 +328,4 @@ class WindowProcessor:
             logger.warning("transient fault, retrying", extra={"operation": operation, "error": str(exc),
                                                                "attempt": attempt, "delay_s": round(delay, 3)})
 
-        result: T = await retrying(policy=self._backoff, retry_on=_transient, on_retry=on_retry)(call)
-        return result
+        return await retry(call, policy=self._backoff, retry_on=_transient, on_retry=on_retry)

@@ -24,7 +24,7 @@ from batchgpt.upstream import (
     UpstreamError,
     UpstreamRejected,
     UpstreamTransient,
-    retrying,
+    retry,
 )
 from collator.metrics import CollatorMetrics
 
@@ -125,13 +125,14 @@ class Submitter:
         last: UpstreamError | None = None
         if attempt < self._max_attempts:
             try:
-                return await retrying(
+                return await retry(
+                    one_attempt,
                     policy=self._backoff,
                     retry_on=_transient,
                     max_attempts=self._max_attempts - attempts_so_far,
                     attempts_before=attempts_so_far,
                     on_retry=on_retry,
-                )(one_attempt)
+                )
             except _LeaseLost:
                 return SubmitOutcome(batch=None, error=None, attempts=attempt)
             except UpstreamRejected as exc:

@@ -6,7 +6,7 @@
 * :mod:`~batchgpt.upstream.errors`: the error tree (transient, rejected, conflict);
 * :mod:`~batchgpt.upstream.retry_after`: the server's ``Retry-After``;
 * :mod:`~batchgpt.upstream.backoff`: the one backoff policy, and why;
-* :mod:`~batchgpt.upstream.retrying`: retries through tenacity with that policy;
+* :mod:`~batchgpt.upstream.retrying`: ``retry``: retries through tenacity with that policy;
 * :mod:`~batchgpt.upstream.openai_upstream` (+ ``openai_client``, ``openai_errors``): OpenAI behind the interface.
 
 ::
@@ -26,7 +26,7 @@ from batchgpt.upstream.openai_upstream import METADATA_KEY, OpenAIUpstream
 from batchgpt.upstream.provider import Upstream, submit
 from batchgpt.upstream.records import StagedInput, UpstreamBatch
 from batchgpt.upstream.retry_after import parse_retry_after
-from batchgpt.upstream.retrying import retrying
+from batchgpt.upstream.retrying import retry
 
 __all__ = [
     "METADATA_KEY",
@@ -42,7 +42,7 @@ __all__ = [
     "make_openai_client",
     "make_upstream",
     "parse_retry_after",
-    "retrying",
+    "retry",
     "submit",
 ]
 

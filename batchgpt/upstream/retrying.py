@@ -2,9 +2,7 @@
 
 ::
 
-    async for trial in retrying(policy=Backoff(0.5, 30), retry_on=is_transient, max_attempts=5):
-        with trial:
-            return await call()
+    result = await retry(call, policy=Backoff(base_s=0.5, cap_s=30), retry_on=is_transient, max_attempts=5)
 
 The wait honours the ``Retry-After`` of an :class:`~batchgpt.upstream.errors.UpstreamError` that ended an
 attempt; the last exception is re-raised once the attempts are spent or it is not worth retrying.
@@ -12,14 +10,17 @@ attempt; the last exception is re-raised once the attempts are spent or it is no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_never
 
 from batchgpt.upstream.backoff import Backoff
 from batchgpt.upstream.errors import UpstreamError
 
-__all__ = ["OnRetry", "retrying"]
+__all__ = ["OnRetry", "retry"]
+
+T = TypeVar("T")
 
 OnRetry = Callable[[int, BaseException, float], None]
 """Called before each backoff sleep with the failed attempt's number, its exception and the delay."""
@@ -29,15 +30,16 @@ def _failure(state: RetryCallState) -> BaseException | None:
     return state.outcome.exception() if state.outcome is not None and state.outcome.failed else None
 
 
-def retrying(
+async def retry(
+    call: Callable[[], Awaitable[T]],
     *,
     policy: Backoff,
     retry_on: Callable[[BaseException], bool],
     max_attempts: int | None = None,
     attempts_before: int = 0,
     on_retry: OnRetry | None = None,
-) -> AsyncRetrying:
-    """A tenacity ``AsyncRetrying`` that retries while ``retry_on(exception)`` holds.
+) -> T:
+    """Await ``call()`` until it returns, retrying (through tenacity) while ``retry_on(exception)`` holds.
 
     ``max_attempts`` bounds the attempts made by this loop (``None``: retry for ever); ``attempts_before``
     counts attempts already made elsewhere (a previous worker's), so the backoff and ``on_retry`` see the
@@ -55,10 +57,14 @@ def retrying(
             delay = state.next_action.sleep if state.next_action is not None else 0.0
             on_retry(attempts_before + state.attempt_number, failure, delay)
 
-    return AsyncRetrying(
+    attempts = AsyncRetrying(
         retry=retry_if_exception(retry_on),
         wait=wait,
         stop=stop_never if max_attempts is None else stop_after_attempt(max_attempts),
         before_sleep=before_sleep,
         reraise=True,
     )
+    async for attempt in attempts:
+        with attempt:
+            return await call()
+    raise AssertionError("tenacity ended without a result or an exception")  # pragma: no cover

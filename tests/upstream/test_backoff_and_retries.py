@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from batchgpt.upstream import Backoff, UpstreamRejected, UpstreamTransient, retrying
+from batchgpt.upstream import Backoff, UpstreamRejected, UpstreamTransient, retry
 from batchgpt.upstream.backoff import JITTER
 
 
@@ -47,11 +47,12 @@ async def test_transient_faults_are_retried_honouring_retry_after() -> None:
             raise UpstreamTransient("429", operation="batches.create", status=429, retry_after_s=0.05)
         return "done"
 
-    result = await retrying(
+    result = await retry(
+        flaky,
         policy=Backoff(base_s=0.001, cap_s=0.001),
         retry_on=lambda exc: isinstance(exc, UpstreamTransient),
         on_retry=lambda n, exc, delay: retries.append((n, str(exc), delay)),
-    )(flaky)
+    )
     assert result == "done" and len(calls) == 3
     assert [(n, text) for n, text, _ in retries] == [(1, "429"), (2, "429")]
     assert all(delay >= 0.05 for _, _, delay in retries)
@@ -66,7 +67,7 @@ async def test_a_rejection_is_not_retried_and_the_attempt_limit_reraises_the_las
 
     policy = Backoff(base_s=0.001, cap_s=0.001)
     with pytest.raises(UpstreamRejected):
-        await retrying(policy=policy, retry_on=lambda exc: isinstance(exc, UpstreamTransient))(rejected)
+        await retry(rejected, policy=policy, retry_on=lambda exc: isinstance(exc, UpstreamTransient))
     assert len(calls) == 1
 
     numbers: list[int] = []
@@ -77,8 +78,22 @@ async def test_a_rejection_is_not_retried_and_the_attempt_limit_reraises_the_las
 
     calls.clear()
     with pytest.raises(UpstreamTransient, match="503 #3"):
-        await retrying(
-            policy=policy, retry_on=lambda exc: isinstance(exc, UpstreamTransient), max_attempts=3,
+        await retry(
+            unavailable, policy=policy, retry_on=lambda exc: isinstance(exc, UpstreamTransient), max_attempts=3,
             attempts_before=4, on_retry=lambda n, exc, delay: numbers.append(n),
-        )(unavailable)
+        )
     assert len(calls) == 3 and numbers == [5, 6]  # attempt numbers count the attempts made before
+
+
+async def test_a_call_returning_an_awaitable_is_awaited_on_every_attempt() -> None:
+    calls: list[int] = []
+
+    async def database_write() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("reset")
+        return len(calls)
+
+    policy = Backoff(base_s=0.001, cap_s=0.001)
+    result = await retry(lambda: database_write(), policy=policy, retry_on=lambda e: isinstance(e, ConnectionError))
+    assert result == 2
