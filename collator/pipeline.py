@@ -271,10 +271,7 @@ class WindowProcessor:
         upstream = outcome.batch
         assert upstream is not None
         now = self._clock()
-        try:
-            status = BatchStatus(upstream.status)
-        except ValueError:
-            status = BatchStatus.VALIDATING
+        status = upstream.status  # the edge maps a status it does not know to validating
         recorded = await self._retrying("db.mark_submitted", lambda: self._db(
             submissions.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
             input_file_id=upstream.input_file_id, status=status.value, attempts=outcome.attempts, now=now))
