@@ -16,7 +16,8 @@ How "exactly once" upstream is achieved (no request lost, none submitted twice):
   never produces a second batch. A crash after an upload leaves an orphan file upstream, never a batch.
 * A worker that dies leaves its pending batches leased; when the lease expires any worker's sweep
   takes them over.
-* Upstream 429/5xx/timeouts/connection errors are retried with backoff (``Retry-After`` honoured);
+* Upstream 429/5xx/timeouts/connection errors are retried through :mod:`batchgpt.upstream` (tenacity, the
+  shared backoff policy, ``Retry-After`` honoured as a floor);
   after ``BATCHGPT_SUBMIT_MAX_ATTEMPTS`` the members get an error reply. A batch that is created and
   fails later (``token_limit_exceeded`` included) is the resolver's to answer or resubmit.
 """

@@ -24,13 +24,12 @@ from typing import Any
 
 import faust
 from faust.contrib.asgi import faust_app_running
-from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
-from batchgpt.openai_client import make_openai_client
+from batchgpt.upstream import Backoff, Upstream, make_upstream
 from collator.crash import CrashHook
 from collator.intake import RawRecord
 from collator.metrics import CollatorMetrics
@@ -60,7 +59,7 @@ class Collator:
         *,
         engine: Engine,
         producer: AsyncProducer,
-        client: AsyncOpenAI,
+        upstream: Upstream,
         metrics: CollatorMetrics,
         crash_hook: CrashHook,
         owner: str,
@@ -68,19 +67,17 @@ class Collator:
         self.settings = settings
         self.engine = engine
         self.producer = producer
-        self.client = client
+        self.upstream = upstream
         self.metrics = metrics
         self.owner = owner
         self.processor = WindowProcessor(
             engine=engine,
             publisher=Publisher(producer, settings.topics),
             submitter=Submitter(
-                client,
+                upstream,
                 metrics=metrics,
                 max_attempts=settings.submit_max_attempts,
-                backoff_s=settings.submit_backoff_seconds,
-                backoff_max_s=settings.submit_backoff_max_seconds,
-                lookup_pages=settings.upstream_lookup_pages,
+                backoff=Backoff(base_s=settings.submit_backoff_seconds, cap_s=settings.submit_backoff_max_seconds),
             ),
             metrics=metrics,
             limits=Limits(
@@ -178,14 +175,14 @@ class Collator:
             await self.wait_idle()  # a window that started during the first wait
         finally:
             await asyncio.to_thread(self.producer.stop)
-            await self.client.close()
+            await self.upstream.close()
 
 
 def create_app(
     settings: CollatorSettings,
     *,
     engine: Engine | None = None,
-    client: AsyncOpenAI | None = None,
+    upstream: Upstream | None = None,
     registry: CollectorRegistry | None = None,
     crash_hook: CrashHook | None = None,
     owner: str | None = None,
@@ -195,7 +192,7 @@ def create_app(
         settings,
         engine=engine or make_engine(settings.database_url),
         producer=AsyncProducer(producer_config(settings)),
-        client=client or make_openai_client(settings),
+        upstream=upstream or make_upstream(settings, lookup_pages=settings.upstream_lookup_pages),
         metrics=CollatorMetrics(registry),
         crash_hook=crash_hook or CrashHook(settings.test_crash_at, settings.test_crash_count),
         owner=owner or f"collator-{uuid.uuid4().hex[:12]}",

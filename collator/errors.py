@@ -3,23 +3,16 @@
 ::
 
     CollatorError                   root of everything the collator raises on purpose
-    ├── ReservationConflict         another worker reserved some of the same requests first (re-plan)
-    ├── UpstreamError               the upstream Files/Batches API did not do what we asked
-    │   ├── UpstreamTransient       429, 5xx, timeout, connection error: retried with backoff
-    │   └── UpstreamRejected        any other 4xx: retrying cannot help; the members get an error reply
+    └── ReservationConflict         another worker reserved some of the same requests first (re-plan)
 
-Anything else raised inside a window is treated as fatal: the process exits without acking the window.
+Upstream failures are :class:`batchgpt.upstream.UpstreamError` (transient ones are retried with backoff;
+rejected ones give the members an error reply). Anything else raised inside a window is treated as fatal:
+the process exits without acking the window.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "CollatorError",
-    "ReservationConflict",
-    "UpstreamError",
-    "UpstreamRejected",
-    "UpstreamTransient",
-]
+__all__ = ["CollatorError", "ReservationConflict"]
 
 
 class CollatorError(Exception):
@@ -28,22 +21,3 @@ class CollatorError(Exception):
 
 class ReservationConflict(CollatorError):
     """A unique constraint fired while reserving a batch: someone else holds some of its members."""
-
-
-class UpstreamError(CollatorError):
-    """The upstream API failed a call; ``status`` is the HTTP status (None for transport errors)."""
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after_s: float | None = None,
-                 body: dict[str, object] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after_s = retry_after_s
-        self.body = body
-
-
-class UpstreamTransient(UpstreamError):
-    """A fault worth retrying (429, 5xx, timeout, connection error)."""
-
-
-class UpstreamRejected(UpstreamError):
-    """A 4xx other than 429: the same call would fail again."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collator.errors import UpstreamError, UpstreamRejected
+from batchgpt.upstream import UpstreamError, UpstreamRejected
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus
 

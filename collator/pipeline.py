@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from batchgpt.kafka import DeliveryError
+from batchgpt.upstream import Backoff, retry
 from collator import repository, submissions
-from collator.backoff import retry_delay
 from collator.crash import CrashHook
 from collator.errors import ReservationConflict
 from collator.failures import failure_reply
@@ -50,6 +50,13 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _TRANSIENT = (OperationalError, DBAPIError, DeliveryError, KafkaException, ConnectionError, TimeoutError)
+_RESERVATION_BACKOFF = Backoff(base_s=0.05, cap_s=2.0)
+"""Pause between re-plans once a window lost three reservation races in a row."""
+
+
+def _transient(exc: BaseException) -> bool:
+    """Database and Kafka faults worth retrying (a constraint violation is not one: it is a decision)."""
+    return isinstance(exc, _TRANSIENT) and not isinstance(exc, ReservationConflict | IntegrityError)
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class WindowProcessor:
         self._crash = crash_hook or CrashHook()
         self._fatal = fatal
         self._clock = clock
+        self._backoff = Backoff(base_s=limits.retry_backoff_s, cap_s=limits.retry_backoff_max_s)
         self._driving: set[str] = set()
         self._known: dict[str, repository.PendingBatch] = {}
         """Batches this worker just reserved, as reserved (saves re-reading them from the database)."""
@@ -193,7 +201,7 @@ class WindowProcessor:
             except ReservationConflict:
                 logger.info("reservation conflict; re-planning", extra={"round": rounds})
                 if rounds > 3:
-                    await asyncio.sleep(retry_delay(rounds - 3, base_s=0.05, cap_s=2.0))
+                    await asyncio.sleep(_RESERVATION_BACKOFF.delay(rounds - 3))
                 continue
             self._metrics.duplicates.inc(len(existing))
             pending_existing = {
@@ -249,7 +257,7 @@ class WindowProcessor:
             return kept
 
         outcome = await self._submitter.submit(
-            batch_id, content=content, endpoint=batch.endpoint, not_before=batch.created_at,
+            batch_id, content=content, endpoint=batch.endpoint, model=batch.model, not_before=batch.created_at,
             attempts_so_far=0 if fresh else batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
         )
         if outcome.batch is not None:
@@ -263,10 +271,7 @@ class WindowProcessor:
         upstream = outcome.batch
         assert upstream is not None
         now = self._clock()
-        try:
-            status = BatchStatus(upstream.status)
-        except ValueError:
-            status = BatchStatus.VALIDATING
+        status = upstream.status  # the edge maps a status it does not know to validating
         recorded = await self._retrying("db.mark_submitted", lambda: self._db(
             submissions.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
             input_file_id=upstream.input_file_id, status=status.value, attempts=outcome.attempts, now=now))
@@ -312,18 +317,12 @@ class WindowProcessor:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def _retrying(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run ``call`` until it succeeds, backing off on database and Kafka faults."""
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except (ReservationConflict, IntegrityError):
-                raise
-            except _TRANSIENT as exc:
-                attempt += 1
-                self._metrics.internal_retries.labels(operation=operation).inc()
-                delay = retry_delay(attempt, base_s=self._limits.retry_backoff_s,
-                                    cap_s=self._limits.retry_backoff_max_s)
-                logger.warning("transient fault, retrying", extra={"operation": operation, "error": str(exc),
-                                                                   "attempt": attempt, "delay_s": round(delay, 3)})
-                await asyncio.sleep(delay)
+        """Run ``call`` until it succeeds, backing off on database and Kafka faults (for ever: the body never
+        gives up on its own infrastructure; a fatal fault ends the process instead)."""
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            self._metrics.internal_retries.labels(operation=operation).inc()
+            logger.warning("transient fault, retrying", extra={"operation": operation, "error": str(exc),
+                                                               "attempt": attempt, "delay_s": round(delay, 3)})
+
+        return await retry(call, policy=self._backoff, retry_on=_transient, on_retry=on_retry)

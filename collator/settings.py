@@ -53,11 +53,12 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
     submit_backoff_seconds: float = Field(
         default=1.0, ge=0, le=600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_S")
     )
-    """First retry delay after an upstream fault (doubled each attempt, with jitter)."""
+    """First retry delay after an upstream fault (doubled each attempt, with jitter; see
+    :mod:`batchgpt.upstream.backoff`)."""
     submit_backoff_max_seconds: float = Field(
         default=60.0, ge=0, le=3600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_MAX_S")
     )
-    """Longest retry delay (a longer ``Retry-After`` is capped to this)."""
+    """Longest retry delay of the exponential backoff (a longer ``Retry-After`` from the server still wins)."""
     submit_concurrency: int = Field(
         default=4, ge=1, le=64, validation_alias=env_var("BATCHGPT_SUBMIT_CONCURRENCY")
     )

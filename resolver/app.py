@@ -1,4 +1,4 @@
-"""The resolver's composition root: builds the engine, OpenAI client, producer and metrics from
+"""The resolver's composition root: builds the engine, upstream provider, producer and metrics from
 ``ResolverSettings`` and runs the worker loop plus the batch-event wake-ups until stopped.
 
 ::
@@ -21,18 +21,16 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 
 from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
-from batchgpt.openai_client import make_openai_client
+from batchgpt.upstream import Upstream, make_upstream
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
-from resolver.upstream import Upstream
 from resolver.wakeups import consume_wakeups
 from resolver.worker import run_worker
 
@@ -61,20 +59,19 @@ async def run(
     *,
     stop: asyncio.Event,
     metrics: ResolverMetrics | None = None,
-    openai_client: AsyncOpenAI | None = None,
+    upstream: Upstream | None = None,
     owner: str | None = None,
 ) -> None:
     """Run one resolver worker until ``stop`` is set (the topics and schema must exist)."""
     metrics = metrics or ResolverMetrics()
     owner = owner or settings.worker_id or default_worker_id()
     engine = make_engine(settings.database_url)
-    client = openai_client or make_openai_client(settings)
     producer = AsyncProducer(producer_config(settings))
     producer.start()
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        upstream=Upstream(client),
+        upstream=upstream or make_upstream(settings),
         publisher=Publisher(producer, settings.topics),
         metrics=metrics,
         owner=owner,

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from batchgpt.upstream import Upstream
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
-from resolver.upstream import Upstream
 
 __all__ = ["WorkerContext"]
 

@@ -109,7 +109,7 @@ async def _answer_from_files(
     for file_id in (batch.output_file_id, batch.error_file_id):
         if not file_id:
             continue
-        async for raw in ctx.upstream.stream_lines(file_id):
+        async for raw in ctx.upstream.result_lines(file_id):
             try:
                 line = parse_line(raw)
             except ResultLineError as exc:

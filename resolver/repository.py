@@ -15,7 +15,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchgpt.tables import batch_members, batches, requests, results
-from resolver.records import BatchRow, MemberRow, ResultRow, UpstreamBatch
+from batchgpt.upstream import UpstreamBatch
+from resolver.records import BatchRow, MemberRow, ResultRow
 from schemas import BatchStatus, RequestState
 
 __all__ = [

@@ -9,8 +9,9 @@ import time
 
 from batchgpt.kafka import DeliveryError
 from batchgpt.pricing import estimate_saving
+from batchgpt.upstream import Backoff, UpstreamBatch, UpstreamConflict, UpstreamError
 from resolver.context import WorkerContext
-from resolver.errors import LeaseLostError, UpstreamConflictError, UpstreamError
+from resolver.errors import LeaseLostError
 from resolver.fanout import FanoutResult, resolve_terminal
 from resolver.leases import release
 from resolver.repository import (
@@ -22,8 +23,7 @@ from resolver.repository import (
     record_tokens,
     update_status,
 )
-from resolver.schedule import backoff_delay_seconds, next_poll_time, poll_delay_seconds
-from resolver.upstream import UpstreamBatch
+from resolver.schedule import next_poll_time, poll_delay_seconds
 from schemas import BatchEvent, BatchEventKind, BatchStatus, Endpoint, RequestCounts, TokenUsage
 
 __all__ = ["step"]
@@ -34,6 +34,8 @@ _CANCELLABLE = (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.FIN
 _RUNNING = (BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.CANCELLING)
 _GONE_AFTER_404S = 3
 """Consecutive 404s after which a batch (or result file) is taken as gone upstream, so nobody waits forever."""
+_BACKOFF_BASE_SECONDS = 1.0
+"""First delay after an upstream error (or the poll interval, if shorter); then the shared backoff policy."""
 
 
 def _event(batch: BatchRow, kind: BatchEventKind, *, error: str | None = None) -> BatchEvent:
@@ -65,7 +67,7 @@ async def _cancel(ctx: WorkerContext, batch: BatchRow) -> UpstreamBatch:
         return current
     try:
         cancelled = await ctx.upstream.cancel(batch.upstream_batch_id)
-    except UpstreamConflictError:
+    except UpstreamConflict:
         return await ctx.upstream.retrieve(batch.upstream_batch_id)
     logger.info("batch cancel sent upstream", extra={"batch_id": batch.id, "status": cancelled.status.value})
     return cancelled
@@ -109,7 +111,8 @@ async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> 
             input_tokens=result.input_tokens,
             output_tokens=result.output_tokens,
         )
-        batch = await asyncio.to_thread(load_batch, ctx.engine, batch.id) or batch
+        reloaded = await asyncio.to_thread(load_batch, ctx.engine, batch.id)
+        batch = reloaded or batch
     await asyncio.to_thread(mark_resolved, ctx.engine, batch_id=batch.id, owner=ctx.owner, now=now)
     await ctx.publisher.event(_event(batch, BatchEventKind.RESOLVED))
     metrics = ctx.metrics
@@ -201,13 +204,11 @@ async def _after_failure(ctx: WorkerContext, batch_id: str, exc: Exception) -> N
     settings = ctx.settings
     failures = ctx.failures.get(batch_id, 0) + 1
     ctx.failures[batch_id] = failures
-    retry_after = exc.retry_after_seconds if isinstance(exc, UpstreamError) else None
-    delay = backoff_delay_seconds(
-        failures,
-        interval_seconds=settings.poll_interval_seconds,
-        max_seconds=settings.max_backoff_seconds,
-        retry_after_seconds=retry_after,
+    retry_after = exc.retry_after_s if isinstance(exc, UpstreamError) else None
+    backoff = Backoff(
+        base_s=min(settings.poll_interval_seconds, _BACKOFF_BASE_SECONDS), cap_s=settings.max_backoff_seconds
     )
+    delay = backoff.delay(failures, retry_after_s=retry_after)
     if isinstance(exc, UpstreamError):
         ctx.metrics.upstream_errors.labels(exc.operation).inc()
         if exc.status == 404 and failures >= _GONE_AFTER_404S:

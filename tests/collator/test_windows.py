@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from openai import OpenAI
+
 from schemas.codec import decode
 from schemas.messages import BatchEvent
 from schemas.status import BatchEventKind
@@ -77,11 +79,12 @@ async def test_streaming_fields_are_removed_so_the_batch_passes_upstream_validat
 ):
     message = chat_request("gpt-4o-mini", stream=True, stream_options={"include_usage": True}, temperature=0)
     produce(kafka_settings, [message])
-    async with run_collator(window_ms=200) as collator:
+    async with run_collator(window_ms=200):
         await wait_batches(db_engine, 1)
         [row] = batch_rows(db_engine)
-        upstream = await collator.client.batches.retrieve(row["upstream_batch_id"])
-        content = await collator.client.files.content(upstream.input_file_id)
+    with OpenAI(base_url=simulator.base_url, api_key="sk-test", max_retries=0) as client:
+        upstream = client.batches.retrieve(row["upstream_batch_id"])
+        content = client.files.content(upstream.input_file_id)
     [line] = [json.loads(text) for text in content.text.splitlines()]
     assert line["custom_id"] == message.request_id
     assert line["body"] == {"model": "gpt-4o-mini", "messages": message.body["messages"], "temperature": 0}

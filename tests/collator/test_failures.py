@@ -1,33 +1,11 @@
-"""Pure retry delays and the error replies for requests that could not be submitted (no broker)."""
+"""The error replies for requests that could not be submitted (pure: no broker)."""
 
 from __future__ import annotations
 
-import random
-from email.utils import formatdate
-
-from collator.backoff import parse_retry_after, retry_delay
-from collator.errors import UpstreamRejected, UpstreamTransient
+from batchgpt.upstream import UpstreamRejected, UpstreamTransient
 from collator.failures import failure_reply
 from schemas.messages import RequestMessage
 from schemas.status import ReplyStatus
-
-
-def test_retry_after_is_read_from_ms_seconds_or_a_date():
-    assert parse_retry_after({"Retry-After-Ms": "1500"}, now=0) == 1.5
-    assert parse_retry_after({"retry-after": "7"}, now=0) == 7.0
-    assert parse_retry_after({"retry-after": formatdate(1_000_030, usegmt=True)}, now=1_000_000) == 30.0
-    assert parse_retry_after({"retry-after": "soon"}, now=0) is None
-    assert parse_retry_after({}, now=0) is None
-
-
-def test_retry_delay_doubles_with_jitter_caps_and_honours_retry_after():
-    rng = random.Random(1)
-    delays = [retry_delay(n, base_s=1.0, cap_s=10.0, rng=rng) for n in range(1, 7)]
-    for n, delay in enumerate(delays, start=1):
-        nominal = min(2 ** (n - 1), 10.0)
-        assert 0.75 * nominal <= delay <= nominal
-    assert retry_delay(1, base_s=1.0, cap_s=10.0, retry_after_s=4.0) == 4.0
-    assert retry_delay(1, base_s=1.0, cap_s=10.0, retry_after_s=400.0) == 10.0
 
 
 def _request() -> RequestMessage:

@@ -1,0 +1,55 @@
+"""The upstream edge: the one place batch-gpt talks to a batch provider.
+
+* :mod:`~batchgpt.upstream.provider`: the :class:`Upstream` interface (stage/create, find, retrieve,
+  cancel, result lines, delete files) both the collator and the resolver use;
+* :mod:`~batchgpt.upstream.records`: :class:`UpstreamBatch` and :class:`StagedInput`;
+* :mod:`~batchgpt.upstream.errors`: the error tree (transient, rejected, conflict);
+* :mod:`~batchgpt.upstream.retry_after`: the server's ``Retry-After``;
+* :mod:`~batchgpt.upstream.backoff`: the one backoff policy, and why;
+* :mod:`~batchgpt.upstream.retrying`: ``retry``: retries through tenacity with that policy;
+* :mod:`~batchgpt.upstream.openai_upstream` (+ ``openai_client``, ``openai_errors``): OpenAI behind the interface.
+
+::
+
+    upstream = make_upstream(settings)                 # an OpenAIUpstream, SDK retries off
+    staged = await upstream.stage(batch_id, jsonl)     # upload
+    batch = await upstream.create(staged, endpoint="/v1/chat/completions", model="gpt-4o-mini")
+"""
+
+from __future__ import annotations
+
+from batchgpt.settings import OpenAISettings
+from batchgpt.upstream.backoff import Backoff
+from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRejected, UpstreamTransient
+from batchgpt.upstream.openai_client import make_openai_client
+from batchgpt.upstream.openai_upstream import METADATA_KEY, OpenAIUpstream
+from batchgpt.upstream.provider import Upstream, submit
+from batchgpt.upstream.records import StagedInput, UpstreamBatch
+from batchgpt.upstream.retry_after import parse_retry_after
+from batchgpt.upstream.retrying import retry
+
+__all__ = [
+    "METADATA_KEY",
+    "Backoff",
+    "OpenAIUpstream",
+    "StagedInput",
+    "Upstream",
+    "UpstreamBatch",
+    "UpstreamConflict",
+    "UpstreamError",
+    "UpstreamRejected",
+    "UpstreamTransient",
+    "make_openai_client",
+    "make_upstream",
+    "parse_retry_after",
+    "retry",
+    "submit",
+]
+
+
+def make_upstream(settings: OpenAISettings, *, lookup_pages: int = 10) -> Upstream:
+    """The upstream provider for ``settings`` (today always OpenAI); nothing connects until the first call.
+
+    :raises ValueError: ``OPENAI_API_KEY`` is not set.
+    """
+    return OpenAIUpstream(make_openai_client(settings), lookup_pages=lookup_pages)
