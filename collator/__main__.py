@@ -11,10 +11,10 @@ import sys
 from confluent_kafka import KafkaException
 from prometheus_client import CollectorRegistry, start_http_server
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.logging_setup import configure_logging
 from batchgpt.settings import settings_or_exit
+from batchgpt.store.engine import make_engine, migrate
 from collator.app import create_app
 from collator.settings import CollatorSettings
 

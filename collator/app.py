@@ -28,9 +28,9 @@ from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.openai_client import make_openai_client
+from batchgpt.store.engine import make_engine
 from collator.crash import CrashHook
 from collator.intake import RawRecord
 from collator.metrics import CollatorMetrics

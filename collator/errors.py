@@ -3,11 +3,11 @@
 ::
 
     CollatorError                   root of everything the collator raises on purpose
-    ├── ReservationConflict         another worker reserved some of the same requests first (re-plan)
     ├── UpstreamError               the upstream Files/Batches API did not do what we asked
     │   ├── UpstreamTransient       429, 5xx, timeout, connection error: retried with backoff
-    │   └── UpstreamRejected        any other 4xx: retrying cannot help; the members get an error reply
+    │   └── UpstreamRejected        any other 4xx: retrying cannot help; the batch is recorded as failed
 
+(A reservation conflict is the store's :class:`batchgpt.store.errors.ReservationConflict`.)
 Anything else raised inside a window is treated as fatal: the process exits without acking the window.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 __all__ = [
     "CollatorError",
-    "ReservationConflict",
     "UpstreamError",
     "UpstreamRejected",
     "UpstreamTransient",
@@ -24,10 +23,6 @@ __all__ = [
 
 class CollatorError(Exception):
     """Root of the collator's errors."""
-
-
-class ReservationConflict(CollatorError):
-    """A unique constraint fired while reserving a batch: someone else holds some of its members."""
 
 
 class UpstreamError(CollatorError):

@@ -9,7 +9,8 @@ import time
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from ingress import repository, streaming
+from batchgpt.store import requests, results
+from ingress import streaming
 from ingress.errors import NotFound, PayloadTooLarge
 from ingress.middleware import DeferredResponse
 from ingress.outcomes import Finished
@@ -106,8 +107,10 @@ async def _held_answer(
 async def answer_get(request: Request, runtime: IngressRuntime, tenant: str, request_id: str) -> Response:
     """200 with the result, the error when it failed, 202 while pending (``Prefer: wait=N`` holds), 404."""
     engine = runtime.engine
-    row = await asyncio.to_thread(repository.get_request, engine, request_id=request_id, tenant=tenant)
-    stored = await asyncio.to_thread(repository.get_result, engine, request_id=request_id, tenant=tenant)
+    row = await asyncio.to_thread(requests.get_request, engine, request_id=request_id, tenant=tenant)
+    stored = Finished.maybe_stored(
+        await asyncio.to_thread(results.get_result, engine, request_id=request_id, tenant=tenant)
+    )
     if stored is not None:
         return result_response(stored)
     if row is None:
@@ -115,7 +118,9 @@ async def answer_get(request: Request, runtime: IngressRuntime, tenant: str, req
     preference = wait_preference(request.headers.get("prefer"), runtime.settings.max_wait_seconds, 0.0)
     if preference.wait_seconds > 0 and not runtime.draining:
         future = runtime.correlator.register(request_id)
-        stored = await asyncio.to_thread(repository.get_result, engine, request_id=request_id, tenant=tenant)
+        stored = Finished.maybe_stored(
+            await asyncio.to_thread(results.get_result, engine, request_id=request_id, tenant=tenant)
+        )
         if stored is not None:
             runtime.correlator.discard(request_id, future)
             return result_response(stored)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from ingress import batch_repository
+from batchgpt.store import batches
 from ingress.batch_views import render_batch, render_page
 from ingress.deps import RuntimeDep, TenantDep
 from ingress.errors import Conflict, NotFound
@@ -27,7 +27,7 @@ def _not_found(batch_id: str) -> NotFound:
 
 
 async def _own_batch(runtime: Any, tenant: str, batch_id: str) -> dict[str, Any]:
-    row = await asyncio.to_thread(batch_repository.get_batch, runtime.engine, tenant=tenant, batch_id=batch_id)
+    row = await asyncio.to_thread(batches.get_batch, runtime.engine, tenant=tenant, batch_id=batch_id)
     if row is None:
         raise _not_found(batch_id)
     return dict(row)
@@ -42,7 +42,7 @@ async def list_batches(
 ) -> Response:
     """OpenAI's ``{"object": "list", "data": [...], "first_id", "last_id", "has_more"}``."""
     rows, has_more = await asyncio.to_thread(
-        batch_repository.list_batches, runtime.engine, tenant=tenant, after=after, limit=limit
+        batches.list_batches, runtime.engine, tenant=tenant, after=after, limit=limit
     )
     return json_response(render_page(rows, has_more))
 
@@ -57,7 +57,7 @@ async def retrieve_batch(batch_id: str, runtime: RuntimeDep, tenant: TenantDep) 
 async def cancel_batch(batch_id: str, runtime: RuntimeDep, tenant: TenantDep) -> Response:
     """Mark the batch for cancellation (the resolver cancels upstream); 409 once it finished."""
     row = await asyncio.to_thread(
-        batch_repository.request_cancel, runtime.engine, tenant=tenant, batch_id=batch_id, now=time.time()
+        batches.request_cancel, runtime.engine, batch_id=batch_id, tenant=tenant, now=time.time()
     )
     if row is None:
         raise _not_found(batch_id)

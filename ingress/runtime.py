@@ -12,11 +12,11 @@ import time
 
 from sqlalchemy import Engine
 
-from batchgpt.db import make_engine, migrate
-from batchgpt.db import ping as ping_db
 from batchgpt.kafka import AsyncProducer, ensure_topics, ping_kafka, producer_config
-from ingress import repository
-from ingress.admission import Admission, Outcome, admit_group
+from batchgpt.store import requests
+from batchgpt.store.admission import Admission, Outcome, admit_group
+from batchgpt.store.engine import make_engine, migrate
+from batchgpt.store.engine import ping as ping_db
 from ingress.auth import KeyRing
 from ingress.correlator import Correlator
 from ingress.group_commit import GroupCommitter
@@ -54,7 +54,7 @@ class IngressRuntime:
 
     async def _count_pending(self, tenant: str) -> int:
         since = time.time() - self.settings.result_ttl_seconds
-        return await asyncio.to_thread(repository.count_pending, self.engine, tenant=tenant, since=since)
+        return await asyncio.to_thread(requests.count_pending, self.engine, tenant=tenant, since=since)
 
     @property
     def engine(self) -> Engine:

@@ -11,7 +11,7 @@ Cache semantics (documented in the README of the HTTP API as well):
   result even with the cache off (a different body under the same key is a 409).
 
 Identical requests racing on one replica are serialised by a per-fingerprint lock. Lookups and
-inserts run in group transactions (``ingress.admission``, one per batch of concurrent submissions,
+inserts run in group transactions (``batchgpt.store.admission``, one per batch of concurrent submissions,
 under database locks per fingerprint and key), so identical sends through other replicas or worker
 processes attach as well, even when they arrive at the same instant.
 """
@@ -25,14 +25,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ingress import repository
-from ingress.admission import Admission, Admitted, NotFound, Outcome, Reuse
+from batchgpt.store import requests, results
+from batchgpt.store.admission import Admission, Admitted, NotFound, Outcome, Reuse
+from batchgpt.store.records import RequestRow
 from ingress.correlator import Waiter
 from ingress.errors import Conflict, ServiceUnavailable, TooManyPending
 from ingress.fingerprint import fingerprint
 from ingress.ids import new_request_id
 from ingress.outcomes import Finished
-from ingress.repository import RequestRow
 from ingress.runtime import IngressRuntime
 from schemas.status import Endpoint, RequestState
 
@@ -71,7 +71,9 @@ async def _attach(runtime: IngressRuntime, row: RequestRow, tenant: str) -> Tick
     if delivered is not None:
         return delivered
     future = runtime.correlator.register(row.request_id)
-    stored = await asyncio.to_thread(repository.get_result, runtime.engine, request_id=row.request_id, tenant=tenant)
+    stored = Finished.maybe_stored(
+        await asyncio.to_thread(results.get_result, runtime.engine, request_id=row.request_id, tenant=tenant)
+    )
     if stored is not None:
         runtime.correlator.discard(row.request_id, future)
         return stored
@@ -102,8 +104,8 @@ async def _use(runtime: IngressRuntime, item: Submission, print_: str, found: Re
             return attached
         return None
     if serve_stored:
-        stored = await asyncio.to_thread(
-            repository.get_result, runtime.engine, request_id=row.request_id, tenant=item.tenant
+        stored = Finished.maybe_stored(
+            await asyncio.to_thread(results.get_result, runtime.engine, request_id=row.request_id, tenant=item.tenant)
         )
         if stored is not None:
             metrics.cache_hits.inc()
@@ -137,7 +139,7 @@ async def _admit(
 def _forget_if_recorded(runtime: IngressRuntime, request_id: str, recording: asyncio.Future[Outcome]) -> None:
     if recording.cancelled() or recording.exception() is not None or not isinstance(recording.result(), Admitted):
         return
-    task = asyncio.ensure_future(asyncio.to_thread(repository.delete_request, runtime.engine, request_id=request_id))
+    task = asyncio.ensure_future(asyncio.to_thread(requests.delete_request, runtime.engine, request_id=request_id))
     _FORGETTING.add(task)
     task.add_done_callback(_FORGETTING.discard)
 
@@ -160,7 +162,7 @@ async def _publish(runtime: IngressRuntime, item: Submission, admission: Admissi
         )
     except BaseException:
         runtime.correlator.discard(request_id, future)
-        await asyncio.shield(asyncio.to_thread(repository.delete_request, runtime.engine, request_id=request_id))
+        await asyncio.shield(asyncio.to_thread(requests.delete_request, runtime.engine, request_id=request_id))
         raise
     runtime.pending.accepted(item.tenant)
     runtime.metrics.accepted.labels(endpoint=item.endpoint.value).inc()

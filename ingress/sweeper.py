@@ -8,8 +8,9 @@ import time
 
 from sqlalchemy import Engine
 
-from ingress import repository
+from batchgpt.store import results
 from ingress.correlator import Correlator
+from ingress.outcomes import Finished
 
 __all__ = ["purge_loop", "recheck_loop", "recheck_once"]
 
@@ -21,9 +22,9 @@ async def recheck_once(engine: Engine, correlator: Correlator) -> int:
     ids = correlator.pending_ids()
     if not ids:
         return 0
-    found = await asyncio.to_thread(repository.find_results, engine, ids)
+    found = await asyncio.to_thread(results.find_results, engine, ids)
     for result in found:
-        correlator.resolve(result)
+        correlator.resolve(Finished.from_stored(result))
     return len(found)
 
 
@@ -41,7 +42,7 @@ async def purge_loop(engine: Engine, ttl_seconds: float, interval_seconds: float
     """Delete results older than ``ttl_seconds`` now and every ``interval_seconds`` until cancelled."""
     while True:
         try:
-            purged = await asyncio.to_thread(repository.purge_expired, engine, older_than=time.time() - ttl_seconds)
+            purged = await asyncio.to_thread(results.purge_expired, engine, older_than=time.time() - ttl_seconds)
             if purged:
                 logger.info("expired results purged", extra={"purged": purged})
         except Exception:  # noqa: BLE001

@@ -10,7 +10,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from ingress import repository, streaming
+from batchgpt.store import requests
+from ingress import streaming
 from ingress.correlator import Waiter
 from ingress.outcomes import Finished, Pending
 from ingress.runtime import IngressRuntime
@@ -37,7 +38,7 @@ async def hold(runtime: IngressRuntime, request_id: str, future: Waiter, wait_se
 
 async def pending_state(runtime: IngressRuntime, request_id: str, tenant: str, endpoint: str) -> Pending:
     """The request's current state, for a 202 answer."""
-    row = await asyncio.to_thread(repository.get_request, runtime.engine, request_id=request_id, tenant=tenant)
+    row = await asyncio.to_thread(requests.get_request, runtime.engine, request_id=request_id, tenant=tenant)
     if row is None:
         return Pending(request_id, RequestState.QUEUED.value, int(time.time()), endpoint)
     state = row.state if not row.final else RequestState.IN_PROGRESS.value

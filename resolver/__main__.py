@@ -10,10 +10,10 @@ import sys
 
 from prometheus_client import start_http_server
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.logging_setup import configure_logging
 from batchgpt.settings import settings_or_exit
+from batchgpt.store.engine import make_engine, migrate
 from resolver.app import run
 from resolver.metrics import ResolverMetrics
 from resolver.settings import ResolverSettings

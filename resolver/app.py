@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from openai import AsyncOpenAI
 from prometheus_client import CollectorRegistry
 
-from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.openai_client import make_openai_client
+from batchgpt.store.engine import make_engine
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics

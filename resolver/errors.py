@@ -5,11 +5,15 @@
     ResolverError                 root of everything the resolver raises on purpose
     ├── UpstreamError             an OpenAI call failed (status, code, retry_after_seconds)
     │   └── UpstreamConflictError the upstream refused a state change (HTTP 409, e.g. cancel of a finished batch)
-    ├── ResultLineError           a line of an output/error file is not a valid batch result line
-    └── LeaseLostError            another worker took over a batch this worker was resolving
+    └── ResultLineError           a line of an output/error file is not a valid batch result line
+
+    LeaseLostError                another worker took over a batch this worker was resolving (the store's
+                                  :class:`~batchgpt.store.errors.LeaseLost`, raised by the lease functions)
 """
 
 from __future__ import annotations
+
+from batchgpt.store.errors import LeaseLost
 
 __all__ = ["LeaseLostError", "ResolverError", "ResultLineError", "UpstreamConflictError", "UpstreamError"]
 
@@ -47,9 +51,5 @@ class ResultLineError(ResolverError):
     """A result file line that is not JSON or has no ``custom_id``."""
 
 
-class LeaseLostError(ResolverError):
-    """This worker's lease on a batch expired and another worker may now own it."""
-
-    def __init__(self, batch_id: str) -> None:
-        super().__init__(f"lease on batch {batch_id} was lost")
-        self.batch_id = batch_id
+LeaseLostError = LeaseLost
+"""This worker's lease on a batch expired and another worker may now own it (raised by the store)."""

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from batchgpt.simulator.answers import answer
-from batchgpt.tables import requests, results
+from batchgpt.store.tables import requests, results
 from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus, RequestState

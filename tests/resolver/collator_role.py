@@ -19,7 +19,7 @@ from openai import OpenAI
 from sqlalchemy import Engine, insert
 
 from batchgpt.settings import KafkaSettings
-from batchgpt.tables import batch_members, batches, requests
+from batchgpt.store.tables import batch_members, batches, requests
 from schemas import BatchEvent, BatchEventKind, BatchStatus, RequestMessage, encode
 
 __all__ = ["announce", "batch_id_for", "jsonl_for", "make_request", "submit_as_collator"]

@@ -5,11 +5,11 @@ resubmitted."""
 from __future__ import annotations
 
 from openai import OpenAI
+from resolver.repository import request_cancel
 from sqlalchemy import Engine
 
 from batchgpt.simulator.testing import RunningSimulator
 from resolver.app import running_resolver
-from resolver.repository import request_cancel
 from resolver.settings import ResolverSettings
 from schemas import ReplyStatus
 from tests.resolver.collator_role import make_request, submit_as_collator

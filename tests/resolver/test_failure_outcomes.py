@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.testing import RunningSimulator
-from batchgpt.tables import batch_members, requests, results
+from batchgpt.store.tables import batch_members, requests, results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import ReplyMessage, ReplyStatus, RequestMessage
