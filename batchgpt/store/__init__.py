@@ -9,6 +9,7 @@ module                 what it holds
 ``engine``             ``make_engine``, ``migrate``, ``ping``
 ``upserts``            the dialect-specific ``INSERT ... ON CONFLICT DO NOTHING``, written once
 ``records``            the plain rows the store hands out and takes in
+``errors``             ``ReservationConflict``, ``LeaseLost``
 ``admission``          ingress's group-commit find-or-insert of ``requests`` rows
 ``requests``           reading ``requests`` rows and moving their state (checked against
                        :mod:`schemas.transitions`)

@@ -56,7 +56,7 @@ def _row(request_id: str, code: int = 200) -> ResultRow:
     return ResultRow(request_id, "default", status, code, json.dumps({"n": code}), 5.0)
 
 
-def test_a_poll_records_counts_and_moves_unanswered_requests_in_progress(db_engine):
+def test_a_poll_records_counts_and_moves_unanswered_requests_in_progress(db_engine: Engine) -> None:
     batch_id = _submitted(db_engine, "a", "b")
     seen = Seen(BatchStatus.IN_PROGRESS, completed=1, input_tokens=3, output_tokens=4)
     assert batches.record_poll(db_engine, batch_id=batch_id, seen=seen, changed=True, now=3.0, requests_running=True)
@@ -66,7 +66,7 @@ def test_a_poll_records_counts_and_moves_unanswered_requests_in_progress(db_engi
     assert {v["state"] for v in request_rows(db_engine).values()} == {"in_progress"}
 
 
-def test_a_poll_never_moves_a_terminal_batch_to_another_status(db_engine):
+def test_a_poll_never_moves_a_terminal_batch_to_another_status(db_engine: Engine) -> None:
     batch_id = _submitted(db_engine, "a")
     assert batches.record_poll(db_engine, batch_id=batch_id, seen=Seen(BatchStatus.COMPLETED, output_file_id="o"),
                                changed=True, now=3.0)
@@ -78,7 +78,7 @@ def test_a_poll_never_moves_a_terminal_batch_to_another_status(db_engine):
     assert row.output_file_id == "o" and row.request_completed == 1
 
 
-def test_stored_answers_keep_the_first_result_and_never_reopen_a_final_request(db_engine):
+def test_stored_answers_keep_the_first_result_and_never_reopen_a_final_request(db_engine: Engine) -> None:
     batch_id = _submitted(db_engine, "a", "b")
     results.store_answers(db_engine, batch_id=batch_id, upstream_batch_id="up", rows=[_row("a")],
                           outcomes={"completed": ["a"], "resubmitted": ["b"]},
@@ -96,7 +96,7 @@ def test_stored_answers_keep_the_first_result_and_never_reopen_a_final_request(d
     assert members.open_members(db_engine, batch_id=batch_id) == []
 
 
-def test_the_upsert_ignores_duplicates_on_both_databases(db_engine):
+def test_the_upsert_ignores_duplicates_on_both_databases(db_engine: Engine) -> None:
     row = {"request_id": "x", "tenant": "t", "status": "completed", "status_code": 200, "body": "{}",
            "batch_id": None, "upstream_batch_id": None, "completed_at": 1.0, "expires_at": None}
     with db_engine.begin() as conn:
@@ -109,7 +109,7 @@ def test_the_upsert_ignores_duplicates_on_both_databases(db_engine):
     assert found == {"x": 200, "y": 200}
 
 
-def test_only_the_lease_holder_resolves_and_only_a_terminal_batch(db_engine):
+def test_only_the_lease_holder_resolves_and_only_a_terminal_batch(db_engine: Engine) -> None:
     batch_id = _submitted(db_engine, "a")
     assert leases.claim_due(db_engine, owner="r1", now=3.0, lease_seconds=10, limit=5) == [batch_id]
     with pytest.raises(LeaseLost):  # not terminal yet
@@ -125,7 +125,7 @@ def test_only_the_lease_holder_resolves_and_only_a_terminal_batch(db_engine):
     assert leases.claim_due(db_engine, owner="r2", now=7.0, lease_seconds=10, limit=5) == []
 
 
-def test_cancel_flags_only_a_batch_that_is_not_terminal(db_engine):
+def test_cancel_flags_only_a_batch_that_is_not_terminal(db_engine: Engine) -> None:
     open_id = _submitted(db_engine, "a")
     done_id = _submitted(db_engine, "b")
     batches.record_poll(db_engine, batch_id=done_id, seen=Seen(BatchStatus.EXPIRED), changed=True, now=3.0)
@@ -138,7 +138,7 @@ def test_cancel_flags_only_a_batch_that_is_not_terminal(db_engine):
     assert batches.request_cancel(db_engine, batch_id="bg_unknown", now=9.0) is None
 
 
-def test_request_reads_and_purge(db_engine):
+def test_request_reads_and_purge(db_engine: Engine) -> None:
     with db_engine.begin() as conn:
         conn.execute(insert(requests_table), [
             {"request_id": rid, "tenant": "t", "endpoint": "/v1/chat/completions", "model": "m", "state": state,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 
 from batchgpt.store import batches, leases, members
 from batchgpt.store.errors import ReservationConflict
 from batchgpt.store.tables import requests, results
-from collator.planning import plan_window
+from collator.planning import BatchPlan, plan_window
 from schemas.messages import RequestMessage
 from schemas.status import BatchStatus
 from schemas.submission import SubmissionFailure
@@ -21,11 +21,11 @@ def _req(rid: str, model: str = "gpt-4o-mini") -> RequestMessage:
     return RequestMessage(request_id=rid, body={"model": model, "messages": []}, received_at=1.0)
 
 
-def _plans(*rids: str, cap: int = 100):
+def _plans(*rids: str, cap: int = 100) -> tuple[BatchPlan, ...]:
     return plan_window([_req(r) for r in rids], max_requests=cap, max_bytes=1_000_000).batches
 
 
-def test_reserve_writes_pending_batches_with_members_in_line_order(db_engine):
+def test_reserve_writes_pending_batches_with_members_in_line_order(db_engine: Engine) -> None:
     plans = _plans("a", "b", "c", cap=2)
     batches.reserve(db_engine, plans, owner="w1", now=100.0, lease_s=10)
     rows = {r["id"]: r for r in batch_rows(db_engine)}
@@ -39,7 +39,7 @@ def test_reserve_writes_pending_batches_with_members_in_line_order(db_engine):
         ("a", 0): (plans[0].batch_id, "pending"), ("c", 0): (plans[1].batch_id, "pending")}
 
 
-def test_a_request_can_never_be_reserved_in_two_batches(db_engine):
+def test_a_request_can_never_be_reserved_in_two_batches(db_engine: Engine) -> None:
     batches.reserve(db_engine, _plans("a", "b"), owner="w1", now=1.0, lease_s=10)
     with pytest.raises(ReservationConflict):
         batches.reserve(db_engine, _plans("b", "c"), owner="w2", now=1.0, lease_s=10)
@@ -47,7 +47,7 @@ def test_a_request_can_never_be_reserved_in_two_batches(db_engine):
     assert len(batch_rows(db_engine)) == 1
 
 
-def test_leases_keep_other_workers_off_until_they_expire(db_engine):
+def test_leases_keep_other_workers_off_until_they_expire(db_engine: Engine) -> None:
     [plan] = _plans("a")
     batches.reserve(db_engine, [plan], owner="w1", now=100.0, lease_s=10)
     assert leases.claim_pending(db_engine, plan.batch_id, owner="w2", now=105.0, lease_s=10) is False
@@ -60,7 +60,7 @@ def test_leases_keep_other_workers_off_until_they_expire(db_engine):
     assert batch_rows(db_engine)[0]["submit_attempts"] == 2
 
 
-def test_mark_submitted_records_upstream_and_moves_requests_to_submitted(db_engine):
+def test_mark_submitted_records_upstream_and_moves_requests_to_submitted(db_engine: Engine) -> None:
     with db_engine.begin() as conn:  # ingress's row for "a"; "b" came from a direct producer
         conn.execute(insert(requests).values(request_id="a", tenant="default", endpoint="/v1/chat/completions",
                                              model="gpt-4o-mini", state="queued", received_at=1.0, updated_at=1.0))
@@ -83,7 +83,7 @@ def test_mark_submitted_records_upstream_and_moves_requests_to_submitted(db_engi
                                   status=BatchStatus.VALIDATING, attempts=1, now=21.0) is False
 
 
-def test_mark_submitted_never_moves_a_finished_request(db_engine):
+def test_mark_submitted_never_moves_a_finished_request(db_engine: Engine) -> None:
     with db_engine.begin() as conn:
         conn.execute(insert(requests).values(request_id="a", tenant="default", endpoint="/v1/chat/completions",
                                              model="gpt-4o-mini", state="completed", received_at=1.0, updated_at=1.0))
@@ -96,7 +96,7 @@ def test_mark_submitted_never_moves_a_finished_request(db_engine):
     assert request_rows(db_engine)["a"]["state"] == "completed"
 
 
-def test_a_pending_batch_cannot_be_recorded_as_pending_again(db_engine):
+def test_a_pending_batch_cannot_be_recorded_as_pending_again(db_engine: Engine) -> None:
     [plan] = _plans("a")
     batches.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = batches.load_pending(db_engine, plan.batch_id)
@@ -106,7 +106,7 @@ def test_a_pending_batch_cannot_be_recorded_as_pending_again(db_engine):
                                status=BatchStatus.PENDING, attempts=1, now=20.0)
 
 
-def test_a_submission_give_up_records_the_error_and_leaves_answering_to_the_resolver(db_engine):
+def test_a_submission_give_up_records_the_error_and_leaves_answering_to_the_resolver(db_engine: Engine) -> None:
     [plan] = _plans("a", "b")
     batches.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = batches.load_pending(db_engine, plan.batch_id)
