@@ -10,7 +10,9 @@ Requests::
       └──────── submitted | in_progress  (the line is resubmitted with attempt + 1)
 
 ``in_progress → submitted`` is allowed: a resubmitted request follows its newest batch.
-``completed`` and ``failed`` are final.
+``completed`` and ``failed`` are final. No state moves to itself: a write that would change nothing
+is not made (on PostgreSQL every rewritten row is one more row version for the fan-out's updates to
+wade through; the direct producer's row the collator inserts as ``submitted`` is not rewritten).
 
 Batches: ``pending`` (ours, not yet upstream) may become any upstream status (an adopted batch can
 already be anywhere); an open upstream status may move to any status but ``pending`` (polls can skip
@@ -42,7 +44,7 @@ _Q, _S, _P, _C, _F = (
 
 REQUEST_TRANSITIONS: Mapping[RequestState, frozenset[RequestState]] = {
     _Q: frozenset({_S, _P, _C, _F}),
-    _S: frozenset({_S, _P, _C, _F, _Q}),
+    _S: frozenset({_P, _C, _F, _Q}),
     _P: frozenset({_S, _C, _F, _Q}),
     _C: frozenset(),
     _F: frozenset(),

@@ -31,11 +31,11 @@ def test_requests_move_forward_and_back_to_queued_only_for_a_resubmission() -> N
     assert may_move_request(Q, S) and may_move_request(S, P) and may_move_request(P, C) and may_move_request(Q, F)
     assert may_move_request(S, Q) and may_move_request(P, Q)  # resubmitted with attempt + 1
     assert may_move_request(P, S)  # a resubmitted request follows its newest batch
-    assert not may_move_request(P, P)  # a poll does not rewrite requests already in progress
+    assert all(not may_move_request(state, state) for state in RequestState)  # a write that changes nothing
 
 
 def test_request_sources_are_the_guards_the_store_uses() -> None:
-    assert request_sources(S) == ("in_progress", "queued", "submitted")  # "not final", as the collator had it
+    assert request_sources(S) == ("in_progress", "queued")
     assert request_sources(P) == ("queued", "submitted")
     assert request_sources(C) == request_sources(F) == ("in_progress", "queued", "submitted")
     assert request_sources(Q) == ("in_progress", "submitted")
