@@ -27,10 +27,10 @@ from confluent_kafka import KafkaException
 from prometheus_client import CollectorRegistry, start_http_server
 from pydantic import SecretStr
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.logging_setup import configure_logging
 from batchgpt.settings import KafkaSettings, LoggingSettings, settings_or_exit
+from batchgpt.store.engine import make_engine, migrate
 
 __all__ = [
     "BootFailed",

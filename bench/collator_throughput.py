@@ -30,10 +30,10 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from batchgpt.broker import start_broker, stop_broker  # noqa: E402
-from batchgpt.db import make_engine, migrate  # noqa: E402
 from batchgpt.kafka import ensure_topics  # noqa: E402
 from batchgpt.simulator.testing import free_port, start_simulator_process  # noqa: E402
-from batchgpt.tables import batch_members, batches  # noqa: E402
+from batchgpt.store.engine import make_engine, migrate  # noqa: E402
+from batchgpt.store.tables import batch_members, batches  # noqa: E402
 from collator.app import create_app  # noqa: E402
 from collator.settings import CollatorSettings  # noqa: E402
 from schemas.codec import encode  # noqa: E402

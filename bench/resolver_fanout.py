@@ -25,11 +25,11 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import run_simulator
+from batchgpt.store.engine import make_engine, migrate
 from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import batch_row
 from tests.resolver.topic_reader import TopicReader

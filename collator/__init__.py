@@ -17,9 +17,10 @@ How "exactly once" upstream is achieved (no request lost, none submitted twice):
 * A worker that dies leaves its pending batches leased; when the lease expires any worker's sweep
   takes them over.
 * Upstream 429/5xx/timeouts/connection errors are retried through :mod:`batchgpt.upstream` (tenacity, the
-  shared backoff policy, ``Retry-After`` honoured as a floor);
-  after ``BATCHGPT_SUBMIT_MAX_ATTEMPTS`` the members get an error reply. A batch that is created and
-  fails later (``token_limit_exceeded`` included) is the resolver's to answer or resubmit.
+  shared backoff policy, ``Retry-After`` honoured as a floor); after ``BATCHGPT_SUBMIT_MAX_ATTEMPTS`` (or at
+  once when upstream rejects it) the batch is recorded as ``failed`` with the error, and the resolver
+  answers its members: the collator never answers callers. A batch that is created and fails later
+  (``token_limit_exceeded`` included) is the resolver's too.
 """
 
 __all__: list[str] = []

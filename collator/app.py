@@ -27,8 +27,8 @@ from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
+from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Backoff, Upstream, make_upstream
 from collator.crash import CrashHook
 from collator.intake import RawRecord

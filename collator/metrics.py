@@ -41,7 +41,8 @@ class CollatorMetrics:
             registry=r,
         )
         self.failed_requests = Counter(
-            "batchgpt_collator_failed_requests", "Requests answered with an error because submission failed.",
+            "batchgpt_collator_failed_requests",
+            "Requests of batches whose submission failed (the resolver answers them).",
             registry=r,
         )
         self.internal_retries = Counter(

@@ -7,7 +7,8 @@ Order of work for one window (each step idempotent, so a redelivered window is h
    them as ``pending`` batches in one transaction;
 3. **drive** every pending batch this window touches: claim its lease, find-or-create upstream,
    record it (``mark_submitted``), publish ``BatchEvent(submitted)``; or, when upstream stays
-   unavailable, answer its members with an error and close it.
+   unavailable or rejects it, record it as failed with the error (``mark_submit_failed``) and publish
+   ``BatchEvent(terminal)``: the resolver answers its members (the collator never answers callers).
 
 The body never raises: database and Kafka faults are retried here with backoff; anything
 unexpected ends the process (``os._exit``) so that the window is never acknowledged unprocessed.
@@ -30,11 +31,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from batchgpt.kafka import DeliveryError
-from batchgpt.upstream import Backoff, retry
-from collator import repository, submissions
+from batchgpt.store import batches, leases, members
+from batchgpt.store.errors import ReservationConflict
+from batchgpt.store.records import PendingBatch
+from batchgpt.upstream import Backoff, UpstreamError, UpstreamRejected, retry
 from collator.crash import CrashHook
-from collator.errors import ReservationConflict
-from collator.failures import failure_reply
 from collator.intake import RawRecord, dead_letter_for, sort_window
 from collator.lines import jsonl_line
 from collator.metrics import CollatorMetrics
@@ -43,8 +44,9 @@ from collator.publisher import Publisher
 from collator.submitter import SubmitOutcome, Submitter
 from schemas.messages import BatchEvent, DeadLetter, RequestCounts, RequestMessage
 from schemas.status import BatchEventKind, BatchStatus, Endpoint
+from schemas.submission import SubmissionFailure
 
-__all__ = ["Limits", "WindowProcessor"]
+__all__ = ["Limits", "WindowProcessor", "submission_failure"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class WindowProcessor:
         self._clock = clock
         self._backoff = Backoff(base_s=limits.retry_backoff_s, cap_s=limits.retry_backoff_max_s)
         self._driving: set[str] = set()
-        self._known: dict[str, repository.PendingBatch] = {}
+        self._known: dict[str, PendingBatch] = {}
         """Batches this worker just reserved, as reserved (saves re-reading them from the database)."""
         self._submit_slots = asyncio.Semaphore(limits.submit_concurrency)
         self._max_background = limits.submit_concurrency * 4
@@ -126,7 +128,7 @@ class WindowProcessor:
         """Drive pending batches whose lease expired (their worker died); never raises."""
         try:
             stale = await self._retrying("db.stale_pending", lambda: self._db(
-                repository.stale_pending, self._engine, now=self._clock()))
+                leases.stale_pending, self._engine, now=self._clock()))
             for batch_id in stale:
                 logger.info("taking over an abandoned batch", extra={"batch_id": batch_id})
             await asyncio.gather(*(self.drive(batch_id) for batch_id in stale))
@@ -181,7 +183,7 @@ class WindowProcessor:
             rounds += 1
             keys = [(r.request_id, r.attempt) for r in requests]
             existing = await self._retrying(
-                "db.existing_members", functools.partial(self._db, repository.existing_members, self._engine, keys)
+                "db.existing_members", functools.partial(self._db, members.existing_members, self._engine, keys)
             )
             fresh = [r for r in requests if (r.request_id, r.attempt) not in existing]
             plan = plan_window(
@@ -196,7 +198,7 @@ class WindowProcessor:
             now = self._clock()
             try:
                 await self._retrying("db.reserve", functools.partial(
-                    self._db, repository.reserve, self._engine, plan.batches, owner=self.owner, now=now,
+                    self._db, batches.reserve, self._engine, plan.batches, owner=self.owner, now=now,
                     lease_s=self._limits.lease_s))
             except ReservationConflict:
                 logger.info("reservation conflict; re-planning", extra={"round": rounds})
@@ -208,9 +210,9 @@ class WindowProcessor:
                 batch_id for batch_id, status in existing.values() if status == BatchStatus.PENDING.value
             }
             for p in plan.batches:
-                self._known[p.batch_id] = repository.PendingBatch(
+                self._known[p.batch_id] = PendingBatch(
                     batch_id=p.batch_id, tenant=p.tenant, endpoint=p.endpoint, model=p.model, created_at=now,
-                    submit_attempts=1, requests=tuple(line.request for line in p.lines), content=p.content)
+                    submit_attempts=1, requests=p.members, content=p.content)
             return [p.batch_id for p in plan.batches] + sorted(pending_existing)
 
     async def drive(self, batch_id: str) -> None:
@@ -231,12 +233,12 @@ class WindowProcessor:
         fresh = known is not None and self._clock() - known.created_at < self._limits.lease_s / 3
         if not fresh:
             claimed = await self._retrying("db.claim", lambda: self._db(
-                repository.claim, self._engine, batch_id, owner=self.owner, now=self._clock(),
+                leases.claim_pending, self._engine, batch_id, owner=self.owner, now=self._clock(),
                 lease_s=self._limits.lease_s))
             if not claimed:
                 return
         batch = known or await self._retrying(
-            "db.load_pending", lambda: self._db(repository.load_pending, self._engine, batch_id))
+            "db.load_pending", lambda: self._db(batches.load_pending, self._engine, batch_id))
         if batch is None:
             return
         content = batch.content or b"".join(jsonl_line(request) for request in batch.requests)
@@ -250,7 +252,7 @@ class WindowProcessor:
             if renewed.get("attempt") == attempt and now - renewed["at"] < self._limits.lease_s / 3:
                 return True  # nobody takes a lease over before it expires, and two thirds of it are left
             kept = bool(await self._retrying("db.renew_lease", lambda: self._db(
-                repository.renew_lease, self._engine, batch_id, owner=self.owner, now=now,
+                leases.renew_pending, self._engine, batch_id, owner=self.owner, now=now,
                 lease_s=self._limits.lease_s, attempts=attempt)))
             if kept:
                 renewed.update(attempt=attempt, at=now)
@@ -267,14 +269,14 @@ class WindowProcessor:
         else:
             logger.warning("lost the lease while submitting", extra={"batch_id": batch_id})
 
-    async def _record_submitted(self, batch: repository.PendingBatch, outcome: SubmitOutcome, size: int) -> None:
+    async def _record_submitted(self, batch: PendingBatch, outcome: SubmitOutcome, size: int) -> None:
         upstream = outcome.batch
         assert upstream is not None
         now = self._clock()
         status = upstream.status  # the edge maps a status it does not know to validating
         recorded = await self._retrying("db.mark_submitted", lambda: self._db(
-            submissions.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
-            input_file_id=upstream.input_file_id, status=status.value, attempts=outcome.attempts, now=now))
+            batches.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
+            input_file_id=upstream.input_file_id, status=status, attempts=outcome.attempts, now=now))
         self._crash("after_db_write")
         if not recorded:
             return
@@ -293,25 +295,28 @@ class WindowProcessor:
                    "bytes": size, "model": batch.model, "adopted": outcome.adopted, "attempts": outcome.attempts},
         )
 
-    async def _record_failed(self, batch: repository.PendingBatch, outcome: SubmitOutcome) -> None:
+    async def _record_failed(self, batch: PendingBatch, outcome: SubmitOutcome) -> None:
+        """Record the batch as failed with its error; the resolver answers its members."""
         error = outcome.error
         assert error is not None
         now = self._clock()
-        pairs = [(r, failure_reply(r, batch_id=batch.batch_id, error=error, now=now)) for r in batch.requests]
-        await self._retrying("kafka.replies", lambda: self._publisher.replies(pairs))
-        await self._retrying("db.mark_failed", lambda: self._db(
-            submissions.mark_failed, self._engine, batch, error=str(error), replies=[p[1] for p in pairs],
+        failure = submission_failure(error)
+        recorded = await self._retrying("db.mark_submit_failed", lambda: self._db(
+            batches.mark_submit_failed, self._engine, batch, errors=[failure.to_error()],
             attempts=outcome.attempts, now=now))
+        if not recorded:
+            return
+        lines = len(batch.requests)
         self._metrics.batches.labels(outcome="failed").inc()
-        self._metrics.failed_requests.inc(len(pairs))
+        self._metrics.failed_requests.inc(lines)
         event = BatchEvent(
             batch_id=batch.batch_id, kind=BatchEventKind.TERMINAL, status=BatchStatus.FAILED,
             endpoint=Endpoint(batch.endpoint), model=batch.model, error=str(error),
-            request_counts=RequestCounts(total=len(pairs), failed=len(pairs)), occurred_at=now,
+            request_counts=RequestCounts(total=lines, failed=lines), occurred_at=now,
         )
         await self._retrying("kafka.batch_event", lambda: self._publisher.batch_event(event))
-        logger.error("batch could not be submitted; members answered with an error",
-                     extra={"batch_id": batch.batch_id, "lines": len(pairs), "error": str(error)})
+        logger.error("batch could not be submitted; recorded as failed for the resolver to answer",
+                     extra={"batch_id": batch.batch_id, "lines": lines, "error": str(error)})
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -326,3 +331,13 @@ class WindowProcessor:
                                                                "attempt": attempt, "delay_s": round(delay, 3)})
 
         return await retry(call, policy=self._backoff, retry_on=_transient, on_retry=on_retry)
+
+
+def submission_failure(error: UpstreamError) -> SubmissionFailure:
+    """The give-up as data for the ``batches.errors`` entry the resolver answers from."""
+    return SubmissionFailure(
+        message=str(error),
+        rejected=isinstance(error, UpstreamRejected),
+        upstream_status=error.status,
+        upstream_error=dict(error.body) if isinstance(error.body, dict) else None,
+    )

@@ -43,6 +43,11 @@ class BatchPlan:
     lines: tuple[PlannedLine, ...]
 
     @property
+    def members(self) -> tuple[RequestMessage, ...]:
+        """The requests in file order."""
+        return tuple(line.request for line in self.lines)
+
+    @property
     def byte_count(self) -> int:
         return sum(len(line.data) for line in self.lines)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from batchgpt.db import make_engine
 from batchgpt.kafka import AsyncProducer, producer_config
+from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Upstream, make_upstream
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook

@@ -13,10 +13,12 @@ import logging
 import time
 from dataclasses import dataclass
 
+from batchgpt.replies import ReplySink
+from batchgpt.store.leases import renew
+from batchgpt.store.members import open_members
+from batchgpt.store.records import BatchRow, MemberRow
 from resolver.context import WorkerContext
 from resolver.errors import ResultLineError
-from resolver.reply_sink import ReplySink
-from resolver.repository import BatchRow, MemberRow, open_members
 from resolver.results import line_outcome, line_usage, parse_line
 from resolver.verdicts import (
     Verdict,
@@ -72,12 +74,37 @@ async def _answer_failed(
     return None
 
 
+def _sink(ctx: WorkerContext, batch: BatchRow) -> ReplySink:
+    """The reply sink for one batch, keeping this worker's lease while it answers."""
+    settings = ctx.settings
+
+    async def keep_lease() -> None:
+        await asyncio.to_thread(
+            renew, ctx.engine, batch_id=batch.id, owner=ctx.owner, now=time.time(), lease_seconds=settings.lease_seconds
+        )
+
+    def stored(outcome: str, count: int) -> None:
+        ctx.metrics.lines.labels(outcome).inc(count)
+
+    return ReplySink(
+        ctx.engine,
+        ctx.publisher,
+        batch,
+        chunk_size=settings.fanout_chunk_size,
+        chunks_in_flight=settings.fanout_chunks_in_flight,
+        keep_lease=keep_lease,
+        keep_lease_every_s=settings.lease_seconds / 3,
+        on_delivered=ctx.crash.replies_delivered,
+        on_stored=stored,
+    )
+
+
 async def resolve_terminal(ctx: WorkerContext, batch: BatchRow) -> FanoutResult:
     """Answer (or resubmit) every member of a terminal batch that has no outcome yet."""
     members = await asyncio.to_thread(open_members, ctx.engine, batch_id=batch.id)
     if not members:  # every member was answered before a crash or a lost lease: nothing to read again
         return FanoutResult(resolved=True)
-    sink = ReplySink(ctx, batch)
+    sink = _sink(ctx, batch)
     try:
         if batch.status is BatchStatus.FAILED:
             retry_at = await _answer_failed(ctx, batch, members, sink)

@@ -9,20 +9,20 @@ import time
 
 from batchgpt.kafka import DeliveryError
 from batchgpt.pricing import estimate_saving
-from batchgpt.upstream import Backoff, UpstreamBatch, UpstreamConflict, UpstreamError
-from resolver.context import WorkerContext
-from resolver.errors import LeaseLostError
-from resolver.fanout import FanoutResult, resolve_terminal
-from resolver.leases import release
-from resolver.repository import (
-    BatchRow,
+from batchgpt.store.batches import (
     forget_file,
     load_batch,
     mark_gone,
     mark_resolved,
+    record_poll,
     record_tokens,
-    update_status,
 )
+from batchgpt.store.leases import release
+from batchgpt.store.records import BatchRow
+from batchgpt.upstream import Backoff, UpstreamBatch, UpstreamConflict, UpstreamError
+from resolver.context import WorkerContext
+from resolver.errors import LeaseLostError
+from resolver.fanout import FanoutResult, resolve_terminal
 from resolver.schedule import next_poll_time, poll_delay_seconds
 from schemas import BatchEvent, BatchEventKind, BatchStatus, Endpoint, RequestCounts, TokenUsage
 
@@ -78,10 +78,10 @@ async def _record(ctx: WorkerContext, batch: BatchRow, seen: UpstreamBatch) -> B
     changed = seen.status is not batch.status or (seen.status.is_terminal and batch.terminal_at is None)
     now = time.time()
     await asyncio.to_thread(
-        update_status,
+        record_poll,
         ctx.engine,
         batch_id=batch.id,
-        update_=seen,
+        seen=seen,
         changed=changed,
         now=now,
         requests_running=seen.status in _RUNNING,
@@ -167,16 +167,20 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
     settings = ctx.settings
     try:
         batch = await asyncio.to_thread(load_batch, ctx.engine, batch_id)
-        if batch is None or batch.resolved_at is not None or batch.upstream_batch_id is None:
+        if batch is None or batch.resolved_at is not None:
+            return
+        upstream_id = batch.upstream_batch_id
+        if upstream_id is None and batch.status is not BatchStatus.FAILED:
             return
         due_at = batch.next_poll_at
         # a terminal status we have not seen ourselves (e.g. the collator adopted an upstream batch that had
-        # already finished) still needs one poll: the file ids and counts come from upstream
-        if not batch.status.is_terminal or batch.terminal_at is None:
+        # already finished) still needs one poll: the file ids and counts come from upstream; a batch that
+        # failed before reaching upstream (the collator gave up submitting it) has nothing to poll
+        if upstream_id is not None and (not batch.status.is_terminal or batch.terminal_at is None):
             if batch.cancel_requested and batch.status in _CANCELLABLE:
                 seen = await _cancel(ctx, batch)
             else:
-                seen = await ctx.upstream.retrieve(batch.upstream_batch_id)
+                seen = await ctx.upstream.retrieve(upstream_id)
             ctx.metrics.polls.inc()
             batch = await _record(ctx, batch, seen)
         delay = poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)

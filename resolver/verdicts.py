@@ -5,7 +5,10 @@
 * a member in neither file: unfinished after an expiry or a cancel, ``missing_result`` otherwise;
 * a batch that failed validation: the member's own ``errors.data`` entry (``line`` is 1-based), else the
   batch-level reason (see the table in :mod:`resolver.results`);
-* ``token_limit_exceeded``: resubmitted while ``attempt < max_resubmits``, then 429.
+* ``token_limit_exceeded``: resubmitted while ``attempt < max_resubmits``, then 429;
+* a batch the collator could not submit (``submission_failed``, it never reached upstream): the
+  upstream's 4xx and error when it rejected the batch, 429 ``upstream_rate_limited`` when it stayed
+  rate limited, else 503 ``upstream_unavailable``.
 
 ``attempt`` counts every resubmission of a request (both kinds share the one counter the contract has).
 """
@@ -13,11 +16,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from batchgpt.replies import RESUBMIT, Resubmit
 from resolver.results import INPUT_ERROR_CODES, Outcome, error_outcome
-from schemas import BatchStatus
+from schemas import BatchStatus, ReplyStatus
+from schemas.submission import SubmissionFailure
 
 __all__ = [
     "RESUBMIT",
@@ -26,17 +30,11 @@ __all__ = [
     "failed_batch_verdict",
     "is_token_limit",
     "missing_verdict",
+    "submission_failed_verdict",
     "token_limit_verdict",
     "unfinished_verdict",
 ]
 
-
-@dataclass(frozen=True)
-class Resubmit:
-    """Send the request again (``attempt + 1``) instead of answering it now."""
-
-
-RESUBMIT = Resubmit()
 
 Verdict = Outcome | Resubmit
 
@@ -78,8 +76,43 @@ def token_limit_verdict(*, attempt: int, max_resubmits: int, message: str) -> Ve
     return error_outcome(message, code="token_limit_exceeded", status_code=429)
 
 
+def submission_failed_verdict(failure: SubmissionFailure) -> Outcome:
+    """The reply of a member of a batch the collator could not submit (the same for every member)."""
+    if failure.rejected:
+        inner = failure.upstream_error or {}
+        return Outcome(
+            ReplyStatus.FAILED,
+            failure.upstream_status if failure.upstream_status is not None else 503,
+            {
+                "error": {
+                    "message": f"The upstream Batch API rejected the batch: {inner.get('message') or failure.message}",
+                    "type": str(inner.get("type") or "invalid_request_error"),
+                    "param": inner.get("param"),
+                    "code": str(inner.get("code") or "upstream_rejected"),
+                }
+            },
+        )
+    rate_limited = failure.upstream_status == 429
+    return Outcome(
+        ReplyStatus.FAILED,
+        429 if rate_limited else 503,
+        {
+            "error": {
+                "message": "The upstream Batch API stayed unavailable while submitting this request "
+                f"({failure.message}); it was not submitted. Please retry later.",
+                "type": "tokens" if rate_limited else "server_error",  # as in docs/architecture.md
+                "param": None,
+                "code": "upstream_rate_limited" if rate_limited else "upstream_unavailable",
+            }
+        },
+    )
+
+
 def failed_batch_verdict(errors: Sequence[dict[str, Any]], *, line_no: int) -> Outcome:
-    """The reply of a member of a batch that failed (validation or system), ``line_no`` 0-based."""
+    """The reply of a member of a batch that failed (validation, system, or never submitted), ``line_no`` 0-based."""
+    failure = SubmissionFailure.from_errors(errors)
+    if failure is not None:
+        return submission_failed_verdict(failure)
     own = [e for e in errors if e.get("line") == line_no + 1]
     if own:
         error = own[0]

@@ -1,4 +1,6 @@
-"""Batch events as wake-up hints: a consumer of the batches topic that wakes the worker on ``submitted``.
+"""Batch events as wake-up hints: a consumer of the batches topic that wakes the worker on ``submitted``, and on
+the ``terminal`` event of a batch that never reached upstream (the collator gave up submitting it; the
+resolver answers its members).
 
 Events are hints only; the database decides what is due. The group is per service (``<prefix>resolver``),
 so with several workers each event wakes one of them, and the others find the work on their next scan.
@@ -24,7 +26,7 @@ def group_id(settings: KafkaSettings) -> str:
 
 
 async def consume_wakeups(settings: KafkaSettings, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    """Set ``wake`` for every ``submitted`` event until ``stop`` is set."""
+    """Set ``wake`` for every ``submitted`` event (and ``terminal`` one without an upstream batch) until ``stop``."""
     consumer = AsyncConsumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -45,7 +47,9 @@ async def consume_wakeups(settings: KafkaSettings, wake: asyncio.Event, stop: as
                     event = decode(BatchEvent, message.value())
                 except DecodeError:
                     continue
-                if event.kind is BatchEventKind.SUBMITTED:
+                if event.kind is BatchEventKind.SUBMITTED or (
+                    event.kind is BatchEventKind.TERMINAL and event.upstream_batch_id is None
+                ):
                     wake.set()
     except Exception:  # the hints are optional: the database scan still finds every batch
         logger.exception("batch event consumer stopped")

@@ -8,9 +8,9 @@ import contextlib
 import logging
 import time
 
+from batchgpt.store.batches import count_open_by_status
+from batchgpt.store.leases import claim_due, next_due_at
 from resolver.context import WorkerContext
-from resolver.leases import claim_due, next_due_at
-from resolver.repository import count_by_status
 from resolver.tracker import step
 from schemas import BatchStatus
 
@@ -22,7 +22,7 @@ _SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 async def _refresh_gauges(ctx: WorkerContext) -> None:
-    counts = await asyncio.to_thread(count_by_status, ctx.engine)
+    counts = await asyncio.to_thread(count_open_by_status, ctx.engine)
     for status in {*(s.value for s in BatchStatus), *counts}:
         ctx.metrics.batches.labels(status).set(counts.get(status, 0))
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.settings import KafkaSettings
+from batchgpt.store.engine import make_engine, migrate
 from tests.support.broker import session_broker
 from tests.support.databases import temporary_postgres_database
 

@@ -1,7 +1,7 @@
 """The admitter: group-committed lookups and inserts, the per-key pending cap, and producing to Kafka.
 
 It records a submission (or finds the request it must reuse) in the next group transaction
-(:mod:`ingress.admission.find_or_insert`), produces an accepted request and undoes its row when Kafka
+(:mod:`batchgpt.store.admission`), produces an accepted request and undoes its row when Kafka
 refuses it or its caller went away, and keeps each tenant's pending count for the cap.
 """
 
@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from ingress.admission.find_or_insert import Admission, Admitted, Outcome, admit_group
+from batchgpt.store.admission import Admission, Admitted, Outcome, admit_group
 from ingress.admission.group_commit import GroupCommitter
 from ingress.admission.ids import new_request_id
 from ingress.admission.pending_cap import PendingCounter

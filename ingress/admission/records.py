@@ -1,6 +1,6 @@
 """The ``requests`` and ``results`` rows ingress reads and writes, each call run off the event loop.
 
-A thin async face over :mod:`ingress.admission.repository` (synchronous SQLAlchemy Core): the one
+A thin async face over the store (:mod:`batchgpt.store.requests` and :mod:`batchgpt.store.results`): the one
 dependency the admission, the waiting and the GET handler get instead of an engine.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine
 
-from ingress.admission import repository
-from ingress.admission.repository import RequestRow
+from batchgpt.store import requests, results
+from batchgpt.store.records import RequestRow
 from ingress.replies.outcomes import Finished, Pending
 from schemas.status import RequestState
 
@@ -30,15 +30,18 @@ class Records:
 
     async def request(self, request_id: str, tenant: str) -> RequestRow | None:
         """The tenant's request ``request_id`` (None for unknown ids and other tenants' requests)."""
-        return await asyncio.to_thread(repository.get_request, self.engine, request_id=request_id, tenant=tenant)
+        return await asyncio.to_thread(requests.get_request, self.engine, request_id=request_id, tenant=tenant)
 
     async def result(self, request_id: str, tenant: str) -> Finished | None:
         """The stored result of the tenant's request ``request_id``."""
-        return await asyncio.to_thread(repository.get_result, self.engine, request_id=request_id, tenant=tenant)
+        return Finished.maybe_stored(
+            await asyncio.to_thread(results.get_result, self.engine, request_id=request_id, tenant=tenant)
+        )
 
     async def results_among(self, request_ids: Iterable[str]) -> list[Finished]:
         """The stored results among ``request_ids``."""
-        return await asyncio.to_thread(repository.find_results, self.engine, request_ids)
+        found = await asyncio.to_thread(results.find_results, self.engine, request_ids)
+        return [Finished.from_stored(stored) for stored in found]
 
     async def pending(self, request_id: str, tenant: str, endpoint: str) -> Pending:
         """The request's current state, for a 202 answer (a finished row not yet with its result: in progress)."""
@@ -50,12 +53,12 @@ class Records:
 
     async def count_pending(self, tenant: str, since: float) -> int:
         """How many of the tenant's requests received after ``since`` are not finished."""
-        return await asyncio.to_thread(repository.count_pending, self.engine, tenant=tenant, since=since)
+        return await asyncio.to_thread(requests.count_pending, self.engine, tenant=tenant, since=since)
 
     async def forget(self, request_id: str) -> None:
         """Delete the row of a request nothing was produced for."""
-        await asyncio.to_thread(repository.delete_request, self.engine, request_id=request_id)
+        await asyncio.to_thread(requests.delete_request, self.engine, request_id=request_id)
 
     async def purge(self, older_than: float) -> int:
         """Delete results (and finished requests) older than ``older_than``; how many results."""
-        return await asyncio.to_thread(repository.purge_expired, self.engine, older_than=older_than)
+        return await asyncio.to_thread(results.purge_expired, self.engine, older_than=older_than)

@@ -11,19 +11,19 @@ Cache semantics (documented in the README of the HTTP API as well):
   result even with the cache off (a different body under the same key is a 409).
 
 Identical requests racing on one replica are serialised by a per-fingerprint lock. Lookups and
-inserts run in group transactions (``ingress.admission.find_or_insert``, one per batch of concurrent
+inserts run in group transactions (``batchgpt.store.admission``, one per batch of concurrent
 submissions, under database locks per fingerprint and key), so identical sends through other replicas
 or worker processes attach as well, even when they arrive at the same instant.
 """
 
 from __future__ import annotations
 
+from batchgpt.store.admission import Admission, NotFound, Reuse
+from batchgpt.store.records import RequestRow
 from ingress.admission.admitter import Admitter
-from ingress.admission.find_or_insert import Admission, NotFound, Reuse
 from ingress.admission.fingerprint import fingerprint
 from ingress.admission.keyed_lock import KeyedLock
 from ingress.admission.records import Records
-from ingress.admission.repository import RequestRow
 from ingress.admission.submission import Submission, Ticket
 from ingress.errors import Conflict, ServiceUnavailable
 from ingress.metrics import IngressMetrics

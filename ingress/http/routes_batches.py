@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from batchgpt.store import batches
 from ingress.errors import Conflict, NotFound
-from ingress.http import batch_repository
 from ingress.http.auth import KeyRing
 from ingress.http.batch_views import render_batch, render_page
 from ingress.http.deps import tenant_dependency
@@ -27,7 +27,7 @@ def _not_found(batch_id: str) -> NotFound:
 
 
 async def _own_batch(engine: Engine, tenant: str, batch_id: str) -> dict[str, Any]:
-    row = await asyncio.to_thread(batch_repository.get_batch, engine, tenant=tenant, batch_id=batch_id)
+    row = await asyncio.to_thread(batches.get_batch, engine, tenant=tenant, batch_id=batch_id)
     if row is None:
         raise _not_found(batch_id)
     return dict(row)
@@ -45,9 +45,7 @@ def batches_router(engine: Engine, keys: KeyRing) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Response:
         """OpenAI's ``{"object": "list", "data": [...], "first_id", "last_id", "has_more"}``."""
-        rows, has_more = await asyncio.to_thread(
-            batch_repository.list_batches, engine, tenant=tenant, after=after, limit=limit
-        )
+        rows, has_more = await asyncio.to_thread(batches.list_batches, engine, tenant=tenant, after=after, limit=limit)
         return json_response(render_page(rows, has_more))
 
     @router.get("/v1/batches/{batch_id}", summary="Retrieve one of your batches", responses=ERROR_RESPONSES)
@@ -58,9 +56,7 @@ def batches_router(engine: Engine, keys: KeyRing) -> APIRouter:
     @router.post("/v1/batches/{batch_id}/cancel", summary="Cancel one of your batches", responses=ERROR_RESPONSES)
     async def cancel_batch(batch_id: str, tenant: str = caller) -> Response:
         """Mark the batch for cancellation (the resolver cancels upstream); 409 once it finished."""
-        row = await asyncio.to_thread(
-            batch_repository.request_cancel, engine, tenant=tenant, batch_id=batch_id, now=time.time()
-        )
+        row = await asyncio.to_thread(batches.request_cancel, engine, tenant=tenant, batch_id=batch_id, now=time.time())
         if row is None:
             raise _not_found(batch_id)
         status = BatchStatus(row["status"])

@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import Engine
 
-from batchgpt.db import ping as ping_db
 from batchgpt.kafka import ping_kafka
 from batchgpt.settings import KafkaSettings
+from batchgpt.store.engine import ping as ping_db
 from ingress.process.drain import Drain
 from ingress.replies.listener import ReplyListener
 

@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import AsyncProducer, ensure_topics, producer_config
+from batchgpt.store.engine import make_engine, migrate
 from ingress.admission.admitter import AdmissionLimits, Admitter
 from ingress.admission.publisher import RequestPublisher
 from ingress.admission.records import Records

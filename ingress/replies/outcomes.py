@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from batchgpt.store.records import StoredResult
 from schemas.messages import ReplyMessage
 
 __all__ = ["Finished", "Pending"]
@@ -29,10 +30,16 @@ class Finished:
         return cls(request_id=reply.request_id, status_code=reply.status_code, body=dict(reply.body))
 
     @classmethod
-    def from_row(cls, request_id: str, status_code: int, body_json: str) -> Finished:
+    def from_stored(cls, stored: StoredResult) -> Finished:
         """The result stored in a ``results`` row."""
-        body = json.loads(body_json)
-        return cls(request_id=request_id, status_code=int(status_code), body=body if isinstance(body, dict) else {})
+        body = json.loads(stored.body)
+        body = body if isinstance(body, dict) else {}
+        return cls(request_id=stored.request_id, status_code=stored.status_code, body=body)
+
+    @classmethod
+    def maybe_stored(cls, stored: StoredResult | None) -> Finished | None:
+        """:meth:`from_stored`, passing ``None`` through."""
+        return cls.from_stored(stored) if stored is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Collator fixtures: the simulator (the only stand-in), collator settings, and an in-process worker."""
+"""Collator fixtures: the simulator (the only stand-in), collator settings, an in-process worker, and an
+in-process resolver (the one service that answers callers, also for batches the collator could not submit)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import RunningSimulator, run_simulator
 from collator.app import Collator, create_app
 from collator.settings import CollatorSettings
+from resolver.app import RunningResolver, running_resolver
+from resolver.settings import ResolverSettings
 
 FAST_SIMULATOR = SimulatorSettings(
     validating_seconds=0.05, in_progress_seconds=0.1, finalizing_seconds=0.05, cancelling_seconds=0.05
@@ -66,5 +69,32 @@ def run_collator(
         collator = create_app(collator_settings(**overrides), engine=db_engine)
         async with collator.running():
             yield collator
+
+    return start
+
+
+@pytest.fixture
+def run_resolver(
+    kafka_settings: KafkaSettings, database_url: str, simulator: RunningSimulator
+) -> Callable[..., contextlib.AbstractAsyncContextManager[RunningResolver]]:
+    """``async with run_resolver(**overrides):`` runs an in-process resolver on the test's topics and database."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[RunningResolver]:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": kafka_settings.kafka_bootstrap_servers,
+            "topic_prefix": kafka_settings.topic_prefix,
+            "topic_partitions": kafka_settings.topic_partitions,
+            "database_url": database_url,
+            "openai_api_key": "sk-test",
+            "openai_base_url": simulator.base_url,
+            "poll_interval_seconds": 0.05,
+            "idle_scan_seconds": 0.2,
+            "lease_seconds": 5.0,
+            "log_format": "text",
+        }
+        values.update(overrides)
+        async with running_resolver(ResolverSettings(**values)) as resolver:
+            yield resolver
 
     return start

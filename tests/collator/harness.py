@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine, select
 
 from batchgpt.settings import KafkaSettings
-from batchgpt.tables import batch_members, batches, requests
+from batchgpt.store.tables import batch_members, batches, requests
 from schemas.codec import encode
 from schemas.messages import ReplyTo, RequestMessage
 from tests.support.waiting import async_wait_for

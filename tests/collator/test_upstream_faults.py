@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from batchgpt.simulator.testing import free_port
-from batchgpt.tables import results
+from batchgpt.store.tables import results
 from schemas.codec import decode
 from schemas.messages import ReplyMessage
 from schemas.status import ReplyStatus
@@ -46,13 +46,13 @@ async def test_5xx_and_429_are_retried_without_duplicate_files_or_batches(
 
 
 async def test_upstream_unavailable_past_the_limit_answers_each_request_with_an_error(
-    run_collator, kafka_settings, db_engine, simulator
+    run_collator, run_resolver, kafka_settings, db_engine, simulator
 ):
     simulator.inject(kind="http_error", route="files.create", status=503, count=50)
     pinned = chat_request("gpt-4o-mini").model_copy(update={"reply_to": reply_to(kafka_settings.topics.replies, 1)})
     messages = [pinned, chat_request("gpt-4o-mini")]
     produce(kafka_settings, messages)
-    async with run_collator(window_ms=800, submit_max_attempts=3):
+    async with run_collator(window_ms=800, submit_max_attempts=3), run_resolver():
         await wait_batches(db_engine, 1, submitted=False)
         raw = await read_topic_async(kafka_settings, kafka_settings.topics.replies, expect=2)
     replies = {decode(ReplyMessage, m.value()).request_id: (m, decode(ReplyMessage, m.value())) for m in raw}
@@ -77,14 +77,14 @@ async def test_upstream_unavailable_past_the_limit_answers_each_request_with_an_
 
 
 async def test_an_error_reply_to_an_unusable_destination_goes_to_the_default_topic(
-    run_collator, kafka_settings, db_engine, simulator
+    run_collator, run_resolver, kafka_settings, db_engine, simulator
 ):
     simulator.inject(kind="http_error", route="batches.create", status=400, count=1, code="invalid_value",
                      message="Invalid value for 'endpoint'.")
     lost = chat_request("gpt-4o-mini").model_copy(update={"reply_to": reply_to(kafka_settings.topics.replies, 7)})
     plain = chat_request("gpt-4o-mini")
     produce(kafka_settings, [lost, plain])
-    async with run_collator(window_ms=500, submit_max_attempts=5):
+    async with run_collator(window_ms=500, submit_max_attempts=5), run_resolver():
         await wait_batches(db_engine, 1, submitted=False)
         raw = await read_topic_async(kafka_settings, kafka_settings.topics.replies, expect=2)
         [batch] = batch_rows(db_engine)
@@ -95,13 +95,13 @@ async def test_an_error_reply_to_an_unusable_destination_goes_to_the_default_top
 
 
 async def test_a_rejected_create_answers_with_the_upstream_error_at_once(
-    run_collator, kafka_settings, db_engine, simulator
+    run_collator, run_resolver, kafka_settings, db_engine, simulator
 ):
     simulator.inject(kind="http_error", route="batches.create", status=400, count=1, code="invalid_value",
                      message="Invalid value for 'endpoint'.")
     message = chat_request("gpt-4o-mini")
     produce(kafka_settings, [message])
-    async with run_collator(window_ms=500, submit_max_attempts=5):
+    async with run_collator(window_ms=500, submit_max_attempts=5), run_resolver():
         await wait_batches(db_engine, 1, submitted=False)
         [raw] = await read_topic_async(kafka_settings, kafka_settings.topics.replies, expect=1)
     reply = decode(ReplyMessage, raw.value())
@@ -111,12 +111,15 @@ async def test_a_rejected_create_answers_with_the_upstream_error_at_once(
 
 
 async def test_connection_errors_are_retried_then_answered_with_upstream_unavailable(
-    run_collator, kafka_settings, db_engine
+    run_collator, run_resolver, kafka_settings, db_engine
 ):
     closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there: every call is a connection error
     message = chat_request("gpt-4o-mini")
     produce(kafka_settings, [message])
-    async with run_collator(window_ms=300, submit_max_attempts=3, openai_base_url=closed) as collator:
+    async with (
+        run_collator(window_ms=300, submit_max_attempts=3, openai_base_url=closed) as collator,
+        run_resolver(),
+    ):
         await wait_batches(db_engine, 1, submitted=False)
         [raw] = await read_topic_async(kafka_settings, kafka_settings.topics.replies, expect=1)
     reply = decode(ReplyMessage, raw.value())

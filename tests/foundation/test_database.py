@@ -10,8 +10,8 @@ from alembic import command
 from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from batchgpt.db import alembic_config, make_engine, migrate, ping
-from batchgpt.tables import batch_members, batches, requests, results
+from batchgpt.store.engine import alembic_config, make_engine, migrate, ping
+from batchgpt.store.tables import batch_members, batches, requests, results
 
 pytestmark = pytest.mark.integration
 

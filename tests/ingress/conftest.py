@@ -19,9 +19,9 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 from sqlalchemy import Engine
 
-from batchgpt.db import make_engine, migrate
 from batchgpt.kafka import ensure_topics
 from batchgpt.settings import KafkaSettings
+from batchgpt.store.engine import make_engine, migrate
 from ingress.settings import IngressSettings
 from tests.ingress.servers import ThreadedIngress
 from tests.ingress.stand_in import PipelineStandIn

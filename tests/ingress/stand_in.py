@@ -1,30 +1,44 @@
 """A pipeline stand-in for the ingress tests: does what the collator and resolver do, on the real broker.
 
 It consumes the requests topic, records every message, marks each request ``submitted`` as the
-collator would, and (unless the prompt says ``[hold]``) answers it as the resolver does: a
-``ReplyMessage`` produced to ``reply_to`` (the pinned partition when set), awaited, then a ``results``
-row and the request's final state. Answers come from ``simulator.answers`` (deterministic per prompt).
+collator would (through the store, with the batch id the collator's planning gives a one-request
+batch), and (unless the prompt says ``[hold]``) answers it as the resolver does: a ``ReplyMessage``
+produced to ``reply_to`` (the pinned partition when set), awaited, then the ``results`` row and the
+request's final state through the store's ``store_answers``. Answers come from ``simulator.answers``
+(deterministic per prompt).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, Producer
-from sqlalchemy import Engine, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 
 from batchgpt.simulator.answers import answer
-from batchgpt.tables import requests, results
+from batchgpt.store.records import ResultRow
+from batchgpt.store.requests import move_states
+from batchgpt.store.results import store_answers
+from collator.planning import batch_id_for
 from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus, RequestState
 from schemas.topics import TopicNames
 
 HOLD_MARKER = "[hold]"
+
+
+def _batch_id_of(request_id: str, attempt: int = 0) -> str:
+    """The id the collator gives a batch of this one request."""
+    return batch_id_for([(request_id, attempt)])
+
+
+def _batch_id(message: RequestMessage) -> str:
+    return _batch_id_of(message.request_id, message.attempt)
 
 
 class PipelineStandIn:
@@ -85,16 +99,12 @@ class PipelineStandIn:
                 message = decode(RequestMessage, raw.value())
                 with self._lock:
                     self._received.append(message)
-                self._mark(message.request_id, RequestState.SUBMITTED, batch_id="bg_standin")
+                with self._engine.begin() as conn:
+                    move_states(
+                        conn, [message.request_id], RequestState.SUBMITTED, now=time.time(), batch_id=_batch_id(message)
+                    )
                 if not self.hold(message):
                     self.answer(message)
-
-    def _mark(self, request_id: str, state: RequestState, batch_id: str | None = None) -> None:
-        values: dict[str, object] = {"state": state.value, "updated_at": time.time()}
-        if batch_id:
-            values["batch_id"] = batch_id
-        with self._engine.begin() as conn:
-            conn.execute(update(requests).where(requests.c.request_id == request_id).values(**values))
 
     def answer(self, message: RequestMessage, status_code: int | None = None, body: dict | None = None) -> ReplyMessage:
         """Reply to ``message`` as the resolver would (simulated answer unless given), then store the result."""
@@ -115,7 +125,7 @@ class PipelineStandIn:
             status=ReplyStatus.COMPLETED if ok else ReplyStatus.FAILED,
             status_code=status_code,
             body=body,
-            batch_id="bg_standin",
+            batch_id=_batch_id(message),
             upstream_batch_id="batch_standin",
             tenant=message.tenant,
         )
@@ -137,26 +147,20 @@ class PipelineStandIn:
         assert errors == [None], f"reply delivery failed: {errors}"
 
     def store(self, reply: ReplyMessage, tenant: str) -> None:
-        """Write the ``results`` row (idempotent) and the request's final state."""
-        import json
-
-        row = {
-            "request_id": reply.request_id,
-            "tenant": tenant,
-            "status": reply.status.value,
-            "status_code": reply.status_code,
-            "body": json.dumps(reply.body),
-            "batch_id": reply.batch_id,
-            "upstream_batch_id": reply.upstream_batch_id,
-            "completed_at": reply.completed_at,
-            "expires_at": None,
-        }
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(results).values(**row).on_conflict_do_nothing(index_elements=["request_id"])
-        with self._engine.begin() as conn:
-            conn.execute(statement)
+        """Store the ``results`` row (idempotent) and the request's final state, as the resolver's reply sink does."""
         final = RequestState.COMPLETED if reply.status is ReplyStatus.COMPLETED else RequestState.FAILED
-        self._mark(reply.request_id, final)
+        row = ResultRow(
+            reply.request_id, tenant, reply.status.value, reply.status_code, json.dumps(reply.body), reply.completed_at
+        )
+        store_answers(
+            self._engine,
+            batch_id=reply.batch_id or _batch_id_of(reply.request_id),
+            upstream_batch_id=reply.upstream_batch_id,
+            rows=[row],
+            outcomes={reply.status.value: [reply.request_id]},
+            request_states={final: [reply.request_id]},
+            now=time.time(),
+        )
 
     def release(self, request_id: str) -> ReplyMessage:
         """Answer a held request now."""

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from batchgpt.db import make_engine, migrate
-from batchgpt.tables import requests
-from ingress.admission.find_or_insert import ADMITTED, NOT_FOUND, Admission, Reuse, admit_group
+from batchgpt.store.admission import ADMITTED, NOT_FOUND, Admission, Reuse, admit_group
+from batchgpt.store.engine import make_engine, migrate
+from batchgpt.store.tables import requests
 from schemas.status import RequestState
 
 TTL_S = 3600.0

@@ -186,7 +186,7 @@ def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prom
 
     from sqlalchemy import func, select
 
-    from batchgpt.tables import requests
+    from batchgpt.store.tables import requests
     from ingress.admission.fingerprint import fingerprint
     from ingress.http.auth import tenant_of
 

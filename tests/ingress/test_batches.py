@@ -10,7 +10,7 @@ import openai
 import pytest
 from sqlalchemy import select
 
-from batchgpt.tables import batches
+from batchgpt.store.tables import batches
 from ingress.http.auth import tenant_of
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.support.waiting import wait_for

@@ -200,7 +200,7 @@ def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prom
 
     from sqlalchemy import select
 
-    from batchgpt.tables import results
+    from batchgpt.store.tables import results
 
     server = start_ingress(result_ttl_seconds=60, purge_interval_seconds=0.2)
     old, fresh = f"req_old{prompt('p').split('-')[-1]}", f"req_new{prompt('p').split('-')[-1]}"

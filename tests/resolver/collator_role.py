@@ -1,28 +1,30 @@
 """Plays the collator's part of the contract for the resolver's tests (not a mock: the same writes).
 
-It builds the JSONL from ``RequestMessage``s (``custom_id`` = request id, ``stream`` removed), uploads it
-and creates the batch on the simulator with the official SDK, then writes in one transaction the
-``batches`` row and one ``batch_members`` row per line (``line_no`` 0-based), as ingress/collator would
-also have left a ``requests`` row in state ``submitted``; finally (optionally) publishes
-``BatchEvent(kind=submitted)`` keyed by the batch id.
+It builds the JSONL with the collator's own code (``custom_id`` = request id, ``stream`` removed),
+uploads it and creates the batch on the simulator with the official SDK, then records it through the
+store exactly as the collator does: ``batches.reserve`` (the ``batches`` row and one ``batch_members``
+row per line, ``line_no`` 0-based, the batch id from ``collator.planning.batch_id_for``) and
+``batches.mark_submitted`` (the upstream batch, and the ``requests`` rows in state ``submitted``);
+finally (optionally) publishes ``BatchEvent(kind=submitted)`` keyed by the batch id.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 
 from confluent_kafka import Producer
 from openai import OpenAI
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from batchgpt.settings import KafkaSettings
-from batchgpt.tables import batch_members, batches, requests
+from batchgpt.store import batches
+from collator.lines import jsonl_line
+from collator.planning import BatchPlan, PlannedLine, batch_id_for
 from schemas import BatchEvent, BatchEventKind, BatchStatus, RequestMessage, encode
+from schemas.submission import SubmissionFailure
 
-__all__ = ["announce", "batch_id_for", "jsonl_for", "make_request", "submit_as_collator"]
+__all__ = ["announce", "give_up_as_collator", "jsonl_for", "make_request", "submit_as_collator"]
 
 
 def make_request(
@@ -45,20 +47,33 @@ def make_request(
 
 
 def jsonl_for(members: Sequence[RequestMessage]) -> bytes:
-    """The batch input file, one line per request in order."""
-    lines = []
-    for request in members:
-        body = {k: v for k, v in request.body.items() if k not in ("stream", "stream_options")}
-        lines.append(
-            json.dumps({"custom_id": request.request_id, "method": "POST", "url": request.endpoint.value, "body": body})
-        )
-    return ("\n".join(lines) + "\n").encode()
+    """The batch input file, one line per request in order (the collator's own lines)."""
+    return b"".join(jsonl_line(request) for request in members)
 
 
-def batch_id_for(members: Sequence[RequestMessage]) -> str:
-    """Our deterministic batch id from the sorted (request_id, attempt) pairs."""
-    pairs = sorted((r.request_id, r.attempt) for r in members)
-    return "bg_" + hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:32]
+def _plan(members: Sequence[RequestMessage], tenant: str) -> BatchPlan:
+    """The collator's plan of one batch of ``members`` (its batch id from ``collator.planning``)."""
+    everyone = [m if m.tenant == tenant else m.model_copy(update={"tenant": tenant}) for m in members]
+    return BatchPlan(
+        batch_id=batch_id_for((m.request_id, m.attempt) for m in everyone),
+        tenant=tenant,
+        endpoint=everyone[0].endpoint.value,
+        model=everyone[0].model,
+        lines=tuple(PlannedLine(request=m, data=jsonl_line(m)) for m in everyone),
+    )
+
+
+def give_up_as_collator(
+    *, engine: Engine, members: Sequence[RequestMessage], failure: SubmissionFailure, tenant: str = "default"
+) -> str:
+    """Reserve a batch and record that its submission failed, as the collator does; return our batch id."""
+    plan = _plan(members, tenant)
+    now = time.time()
+    batches.reserve(engine, [plan], owner="collator-role", now=now, lease_s=60.0)
+    pending = batches.load_pending(engine, plan.batch_id)
+    assert pending is not None
+    assert batches.mark_submit_failed(engine, pending, errors=[failure.to_error()], attempts=3, now=now)
+    return plan.batch_id
 
 
 def submit_as_collator(
@@ -73,75 +88,30 @@ def submit_as_collator(
 
     ``extra_members`` get member rows without being in the upstream file (to provoke a missing result).
     """
+    plan = _plan([*members, *extra_members], tenant)
     data = jsonl_for(members)
-    batch_id = batch_id_for([*members, *extra_members])
-    uploaded = client.files.create(file=(f"{batch_id}.jsonl", data, "application/jsonl"), purpose="batch")
+    uploaded = client.files.create(file=(f"{plan.batch_id}.jsonl", data, "application/jsonl"), purpose="batch")
     created = client.batches.create(
         input_file_id=uploaded.id,
-        endpoint=members[0].endpoint.value,
+        endpoint=plan.endpoint,  # type: ignore[arg-type]
         completion_window="24h",
-        metadata={"batchgpt_batch_id": batch_id},
+        metadata={"batchgpt_batch_id": plan.batch_id},
     )
     now = time.time()
-    everyone = [*members, *extra_members]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(batches).values(
-                id=batch_id,
-                tenant=tenant,
-                endpoint=members[0].endpoint.value,
-                model=members[0].model,
-                status=created.status,
-                upstream_batch_id=created.id,
-                input_file_id=uploaded.id,
-                line_count=len(members),
-                byte_count=len(data),
-                request_total=0,
-                request_completed=0,
-                request_failed=0,
-                input_tokens=0,
-                output_tokens=0,
-                total_tokens=0,
-                submit_attempts=1,
-                created_at=now,
-                submitted_at=now,
-                cancel_requested=False,
-            )
-        )
-        conn.execute(
-            insert(batch_members),
-            [
-                {
-                    "batch_id": batch_id,
-                    "request_id": r.request_id,
-                    "attempt": r.attempt,
-                    "line_no": index,
-                    "tenant": tenant,
-                    "reply_topic": r.reply_to.topic if r.reply_to else None,
-                    "reply_partition": r.reply_to.partition if r.reply_to else None,
-                    "request": encode(r).decode(),
-                    "outcome": None,
-                }
-                for index, r in enumerate(everyone)
-            ],
-        )
-        conn.execute(
-            insert(requests),
-            [
-                {
-                    "request_id": r.request_id,
-                    "tenant": tenant,
-                    "endpoint": r.endpoint.value,
-                    "model": r.model,
-                    "state": "submitted",
-                    "batch_id": batch_id,
-                    "received_at": now,
-                    "updated_at": now,
-                }
-                for r in everyone
-            ],
-        )
-    return batch_id
+    batches.reserve(engine, [plan], owner="collator-role", now=now, lease_s=60.0)
+    pending = batches.load_pending(engine, plan.batch_id)
+    assert pending is not None
+    recorded = batches.mark_submitted(
+        engine,
+        pending,
+        upstream_batch_id=created.id,
+        input_file_id=uploaded.id,
+        status=BatchStatus(created.status),
+        attempts=1,
+        now=now,
+    )
+    assert recorded, f"batch {plan.batch_id} was not pending any more"
+    return plan.batch_id
 
 
 def announce(settings: KafkaSettings, batch_id: str, upstream_batch_id: str | None = None) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import RunningSimulator, run_simulator
-from batchgpt.tables import batches
+from batchgpt.store.tables import batches
 from resolver.settings import ResolverSettings
 from tests.resolver.topic_reader import TopicReader
 from tests.support.waiting import async_wait_for

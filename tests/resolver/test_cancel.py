@@ -1,6 +1,6 @@
-"""A cancel requested through ``request_cancel`` (the ingress path) is carried out upstream once, and the
-batch's members are answered: finished lines with their completion, the rest ``batch_cancelled``, none
-resubmitted."""
+"""A cancel requested through the store's ``request_cancel`` (the one ingress calls for
+``POST /v1/batches/{id}/cancel``) is carried out upstream once, and the batch's members are answered:
+finished lines with their completion, the rest ``batch_cancelled``, none resubmitted."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from openai import OpenAI
 from sqlalchemy import Engine
 
 from batchgpt.simulator.testing import RunningSimulator
+from batchgpt.store.batches import request_cancel
 from resolver.app import running_resolver
-from resolver.repository import request_cancel
 from resolver.settings import ResolverSettings
 from schemas import ReplyStatus
 from tests.resolver.collator_role import make_request, submit_as_collator
@@ -40,7 +40,8 @@ async def test_user_cancel_answers_members_and_resubmits_nothing(
     async with running_resolver(resolver_settings):
         await wait_until(lambda: _executed(sim, upstream_id) == 2, what="fast lines done upstream")
         await wait_until(lambda: batch_row(db_engine, batch_id).status == "in_progress", what="in_progress seen")
-        assert request_cancel(db_engine, batch_id) is True
+        flagged = request_cancel(db_engine, batch_id=batch_id, tenant="default")
+        assert flagged is not None and flagged["cancel_requested"] is True
         row = await wait_resolved(db_engine, batch_id)
 
     assert row.status == "cancelled" and row.cancel_requested
@@ -53,4 +54,6 @@ async def test_user_cancel_answers_members_and_resubmits_nothing(
         assert by_id[member.request_id].status_code == 409
         assert by_id[member.request_id].body["error"]["code"] == "batch_cancelled"
     assert requests_reader.requests() == []  # resubmissions would have been delivered before resolved_at
-    assert request_cancel(db_engine, batch_id) is False  # already resolved
+    again = request_cancel(db_engine, batch_id=batch_id, tenant="default")  # already cancelled and resolved
+    assert again is not None and again["status"] == "cancelled" and again["resolved_at"] == row.resolved_at
+    assert request_cancel(db_engine, batch_id=batch_id, tenant="someone-else") is None

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from batchgpt.kafka import ensure_topics
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.answers import expected_chat_content, expected_embedding
-from batchgpt.tables import batch_members, requests, results
+from batchgpt.store.tables import batch_members, requests, results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import BatchEventKind, ReplyStatus, RequestMessage

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.testing import RunningSimulator, free_port
-from batchgpt.tables import batch_members, results
+from batchgpt.store.tables import batch_members, results
 from tests.resolver.collator_role import announce, make_request, submit_as_collator
 from tests.resolver.conftest import batch_row
 from tests.resolver.topic_reader import TopicReader

@@ -1,5 +1,6 @@
 """Every non-completion outcome is answered: validation failure, missing result, expiry and system cancel
-(with resubmission of unfinished lines up to the retry budget), and token_limit_exceeded."""
+(with resubmission of unfinished lines up to the retry budget), token_limit_exceeded, and a batch the
+collator could not submit (answered without an upstream batch)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from sqlalchemy import Engine, select
 
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.testing import RunningSimulator
-from batchgpt.tables import batch_members, requests, results
+from batchgpt.store.tables import batch_members, requests, results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import ReplyMessage, ReplyStatus, RequestMessage
-from tests.resolver.collator_role import announce, make_request, submit_as_collator
+from schemas.submission import SubmissionFailure
+from tests.resolver.collator_role import announce, give_up_as_collator, make_request, submit_as_collator
 from tests.resolver.conftest import wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader
 
@@ -185,3 +187,55 @@ async def test_token_limit_exceeded_resubmits_after_the_wait_then_answers_429(
     assert replies[spent.request_id].body["error"]["code"] == "token_limit_exceeded"
     again = await wait_until(lambda: requests_reader.requests(), what="the resubmission")
     assert [(r.request_id, r.attempt) for r in again] == [(fresh.request_id, 1)]
+
+
+async def test_a_batch_the_collator_could_not_submit_is_answered_without_asking_upstream(
+    resolver_settings: ResolverSettings,
+    db_engine: Engine,
+    sim: RunningSimulator,
+    replies_reader: TopicReader,
+    kafka_settings: KafkaSettings,
+    unique_id: str,
+) -> None:
+    pinned = make_request(f"gp-{unique_id}", "pinned", reply_topic=kafka_settings.topics.replies, reply_partition=1)
+    plain = make_request(f"gq-{unique_id}", "plain")
+    unavailable = give_up_as_collator(
+        engine=db_engine,
+        members=[pinned, plain],
+        failure=SubmissionFailure(message="files.create: HTTP 503", rejected=False, upstream_status=503),
+    )
+    refused = make_request(f"gr-{unique_id}", "refused")
+    rejected = give_up_as_collator(
+        engine=db_engine,
+        members=[refused],
+        failure=SubmissionFailure(
+            message="batches.create: HTTP 400: Invalid value",
+            rejected=True,
+            upstream_status=400,
+            upstream_error={"message": "Invalid value", "type": "invalid_request_error", "param": "x",
+                            "code": "invalid_value"},
+        ),
+    )
+
+    async with running_resolver(resolver_settings):
+        first = await wait_resolved(db_engine, unavailable)
+        second = await wait_resolved(db_engine, rejected)
+
+    assert first.status == "failed" and first.upstream_batch_id is None and second.status == "failed"
+    assert sim.stats(include_custom_ids=False)["api_calls"] == {}  # nothing to poll: it never reached upstream
+    replies = await wait_until(lambda: _by_id(replies_reader, 3), what="three replies")
+    for member in (pinned, plain):
+        reply = replies[member.request_id]
+        assert reply.status is ReplyStatus.FAILED and reply.status_code == 503
+        assert reply.body["error"]["code"] == "upstream_unavailable" and reply.body["error"]["type"] == "server_error"
+        assert reply.batch_id == unavailable and reply.upstream_batch_id is None
+    assert replies[refused.request_id].status_code == 400
+    assert replies[refused.request_id].body["error"] == {
+        "message": "The upstream Batch API rejected the batch: Invalid value", "type": "invalid_request_error",
+        "param": "x", "code": "invalid_value"}
+    assert set(_outcomes(db_engine, unavailable).values()) == {"failed"}
+    with db_engine.connect() as conn:
+        stored = dict(conn.execute(select(results.c.request_id, results.c.status_code)).all())
+        states = dict(conn.execute(select(requests.c.request_id, requests.c.state)).all())
+    assert stored == {pinned.request_id: 503, plain.request_id: 503, refused.request_id: 400}
+    assert set(states.values()) == {"failed"}

@@ -9,7 +9,7 @@ from openai import OpenAI
 from sqlalchemy import Engine, update
 
 from batchgpt.settings import KafkaSettings
-from batchgpt.tables import batches
+from batchgpt.store.tables import batches
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import ReplyStatus

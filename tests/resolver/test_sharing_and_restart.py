@@ -13,9 +13,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
 from batchgpt.simulator.testing import RunningSimulator
-from batchgpt.tables import requests
+from batchgpt.store.leases import claim_due
+from batchgpt.store.tables import requests
 from resolver.app import RunningResolver, running_resolver
-from resolver.leases import claim_due
 from resolver.settings import ResolverSettings
 from tests.resolver.collator_role import make_request, submit_as_collator
 from tests.resolver.conftest import batch_row, wait_resolved, wait_until
@@ -126,7 +126,7 @@ async def test_a_batch_recorded_already_terminal_is_polled_for_its_files_and_ans
     without file ids; the resolver must still read the output file rather than answer ``missing_result``."""
     from sqlalchemy import update
 
-    from batchgpt.tables import batches
+    from batchgpt.store.tables import batches
 
     members = [make_request(f"ad-{unique_id}-{i}", f"q{i}") for i in range(3)]
     batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)

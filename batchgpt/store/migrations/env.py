@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from batchgpt.tables import metadata
+from batchgpt.store.tables import metadata
 
 config = context.config
 

@@ -1,4 +1,5 @@
-"""Admitting new requests in groups: one transaction looks up and records a whole group of submissions.
+"""Admitting new requests in groups (ingress's group commit): one transaction looks up and records a whole
+group of submissions.
 
 For each submission the transaction finds the request it must reuse (same tenant and
 ``Idempotency-Key``; else the newest identical request still in flight, or a finished one when the
@@ -26,8 +27,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
-from batchgpt.tables import requests
-from ingress.admission.repository import COLUMNS, RequestRow
+from batchgpt.store.records import RequestRow
+from batchgpt.store.requests import COLUMNS
+from batchgpt.store.tables import requests
 from schemas.status import RequestState
 
 __all__ = ["ADMITTED", "NOT_FOUND", "Admission", "Admitted", "NotFound", "Outcome", "Reuse", "admit_group", "choose"]
@@ -169,7 +171,10 @@ def _admit_in_one_transaction(engine: Engine, items: Sequence[Admission]) -> lis
             else:
                 values = _insert_values(item)
                 inserts.append(values)
-                row = RequestRow(*(values[column.name] for column in COLUMNS))
+                row = RequestRow(
+                    item.request_id, item.tenant, item.endpoint, item.fingerprint, RequestState.QUEUED.value, None,
+                    item.received_at,
+                )
                 newest[item.fingerprint] = row  # an identical submission later in this group attaches to it
                 if item.idempotency_key is not None:
                     keyed[(item.tenant, item.idempotency_key)] = row
