@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, env_var
+from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
 
 __all__ = ["IngressSettings"]
 
 
-class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
-    """Everything ``batch-gpt ingress`` reads from the environment."""
+class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings):
+    """Everything ``batch-gpt ingress`` reads from the environment (the upstream only for ``GET /v1/models``)."""
 
     host: str = Field(default="127.0.0.1", validation_alias=env_var("BATCHGPT_HOST"))
     port: int = Field(default=8000, ge=0, le=65535, validation_alias=env_var("BATCHGPT_PORT"))
@@ -28,7 +28,6 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
     result_ttl_seconds: float = Field(default=7 * 86400, gt=0, validation_alias=env_var("BATCHGPT_RESULT_TTL_S"))
     max_pending_per_key: int = Field(default=100_000, ge=1, validation_alias=env_var("BATCHGPT_MAX_PENDING_PER_KEY"))
     reply_partition: int | None = Field(default=None, ge=0, validation_alias=env_var("BATCHGPT_REPLY_PARTITION"))
-    keepalive_seconds: float = Field(default=15.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_KEEPALIVE_S"))
     result_recheck_seconds: float = Field(
         default=3.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_RESULT_RECHECK_S")
     )
@@ -42,6 +41,8 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings):
     )
     """How long a request may wait for Kafka's acknowledgement before the caller gets 503."""
     workers: int = Field(default=1, ge=1, le=64, validation_alias=env_var("BATCHGPT_INGRESS_WORKERS"))
+    models_ttl_seconds: float = Field(default=300.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_MODELS_TTL_S"))
+    """How long the upstream's model list is served from memory before ``GET /v1/models`` asks again."""
     retry_after_seconds: int = Field(default=5, ge=1, le=120, validation_alias=env_var("BATCHGPT_RETRY_AFTER_S"))
     admission_group_max: int = Field(
         default=500, ge=1, le=10_000, validation_alias=env_var("BATCHGPT_ADMISSION_GROUP_MAX")

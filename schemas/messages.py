@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.status import BatchEventKind, BatchStatus, Endpoint, ReplyStatus
 
@@ -22,6 +22,7 @@ __all__ = [
     "RequestCounts",
     "RequestMessage",
     "TokenUsage",
+    "body_model",
 ]
 
 SCHEMA_VERSION = 1
@@ -60,17 +61,29 @@ class RequestMessage(_Message):
     received_at: float = Field(default_factory=_now, description="Unix seconds when batch-gpt accepted it.")
     attempt: int = Field(default=0, ge=0, description="0 first; +1 for each resubmission of an unfinished line.")
 
-    @field_validator("body")
-    @classmethod
-    def _body_names_a_model(cls, body: dict[str, Any]) -> dict[str, Any]:
-        model = body.get("model")
+    @model_validator(mode="after")
+    def _body_names_a_model(self) -> RequestMessage:
+        model = self.body.get("model")
+        if "model" not in self.body and not self.endpoint.model_required:
+            return self
         if not isinstance(model, str) or not model:
             raise ValueError("body.model must be a non-empty string")
-        return body
+        return self
 
     @property
     def model(self) -> str:
-        return str(self.body["model"])
+        """The batch's model: ``body.model``, or ``""`` when the endpoint's default model is meant (omitted)."""
+        return body_model(self.body)
+
+
+def body_model(body: dict[str, Any]) -> str:
+    """The model a request body names; ``""`` when it names none (the upstream's default, e.g. moderations).
+
+    Requests without a model are batched together, apart from those naming one: their lines go upstream
+    unchanged (nothing is filled in), so each batch stays one model as the Batch API requires.
+    """
+    model = body.get("model")
+    return model if isinstance(model, str) else ""
 
 
 class ReplyMessage(_Message):

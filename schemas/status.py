@@ -12,6 +12,14 @@ class Endpoint(StrEnum):
 
     CHAT_COMPLETIONS = "/v1/chat/completions"
     EMBEDDINGS = "/v1/embeddings"
+    RESPONSES = "/v1/responses"
+    COMPLETIONS = "/v1/completions"
+    MODERATIONS = "/v1/moderations"
+
+    @property
+    def model_required(self) -> bool:
+        """Whether a body must name its ``model`` (OpenAI's moderations default it when omitted)."""
+        return self is not Endpoint.MODERATIONS
 
 
 class BatchStatus(StrEnum):

@@ -2,7 +2,7 @@
 
 * :mod:`~batchgpt.upstream.provider`: the :class:`Upstream` interface (stage/create, find, retrieve,
   cancel, result lines, delete files) both the collator and the resolver use;
-* :mod:`~batchgpt.upstream.records`: :class:`UpstreamBatch` and :class:`StagedInput`;
+* :mod:`~batchgpt.upstream.records`: :class:`UpstreamBatch`, :class:`StagedInput` and :class:`UpstreamModel`;
 * :mod:`~batchgpt.upstream.errors`: the error tree (transient, rejected, conflict);
 * :mod:`~batchgpt.upstream.retry_after`: the server's ``Retry-After``;
 * :mod:`~batchgpt.upstream.backoff`: the one backoff policy, and why;
@@ -24,7 +24,7 @@ from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRe
 from batchgpt.upstream.openai_client import make_openai_client
 from batchgpt.upstream.openai_upstream import METADATA_KEY, OpenAIUpstream
 from batchgpt.upstream.provider import Upstream, submit
-from batchgpt.upstream.records import StagedInput, UpstreamBatch
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
 from batchgpt.upstream.retry_after import parse_retry_after
 from batchgpt.upstream.retrying import retry
 
@@ -37,6 +37,7 @@ __all__ = [
     "UpstreamBatch",
     "UpstreamConflict",
     "UpstreamError",
+    "UpstreamModel",
     "UpstreamRejected",
     "UpstreamTransient",
     "make_openai_client",

@@ -16,7 +16,7 @@ from openai import AsyncOpenAI
 
 from batchgpt.upstream.errors import UpstreamError, UpstreamRejected
 from batchgpt.upstream.openai_errors import TRANSLATED, translate
-from batchgpt.upstream.records import StagedInput, UpstreamBatch
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
 from schemas import BatchStatus
 
 __all__ = ["METADATA_KEY", "OpenAIUpstream", "upstream_batch"]
@@ -160,6 +160,11 @@ class OpenAIUpstream:
         except UpstreamError as exc:
             if exc.status != 404:
                 raise
+
+    async def models(self) -> list[UpstreamModel]:
+        """``GET /models`` (one page: OpenAI does not paginate it)."""
+        page = await self._call("models.list", self._client.models.list())
+        return [UpstreamModel(id=m.id, created=int(m.created or 0), owned_by=str(m.owned_by or "")) for m in page.data]
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -1,7 +1,8 @@
 """The interface both services use to reach an upstream batch provider.
 
 The collator stages and creates batches (checking its lease before each upstream write) and finds the
-ones it may already have created; the resolver retrieves and cancels them and reads their result lines.
+ones it may already have created; the resolver retrieves and cancels them and reads their result lines;
+the ingress lists the provider's models for ``GET /v1/models``.
 Every method raises only :class:`~batchgpt.upstream.errors.UpstreamError` (its subclasses say whether a
 retry can help) and never retries by itself: the caller retries with :func:`~batchgpt.upstream.retrying`
 after checking what already exists, because a retried create could otherwise duplicate a batch.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from batchgpt.upstream.records import StagedInput, UpstreamBatch
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
 
 __all__ = ["Upstream", "submit"]
 
@@ -54,6 +55,10 @@ class Upstream(Protocol):
 
     async def delete_file(self, file_id: str) -> None:
         """Delete an input or result file (a provider without files does nothing)."""
+        ...
+
+    async def models(self) -> list[UpstreamModel]:
+        """The models the provider serves (OpenAI: ``GET /models``), as it lists them."""
         ...
 
     async def close(self) -> None:

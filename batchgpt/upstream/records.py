@@ -7,7 +7,7 @@ from typing import Any
 
 from schemas import BatchStatus
 
-__all__ = ["StagedInput", "UpstreamBatch"]
+__all__ = ["StagedInput", "UpstreamBatch", "UpstreamModel"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,12 @@ class StagedInput:
     batch_id: str
     input_file_id: str | None = None
     lines: bytes | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamModel:
+    """A model the upstream serves (OpenAI's ``Model``: id, creation time, owner)."""
+
+    id: str
+    created: int = 0
+    owned_by: str = ""

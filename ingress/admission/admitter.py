@@ -22,6 +22,7 @@ from ingress.admission.records import Records
 from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
 from ingress.metrics import IngressMetrics
+from schemas.messages import body_model
 
 __all__ = ["AdmissionLimits", "Admitter"]
 
@@ -85,7 +86,7 @@ class Admitter:
             request_id=new_request_id(),
             tenant=item.tenant,
             endpoint=item.endpoint.value,
-            model=str(item.body["model"]),
+            model=body_model(item.body),
             fingerprint=fingerprint,
             idempotency_key=item.idempotency_key,
             received_at=received_at,
@@ -130,7 +131,7 @@ class Admitter:
                 "request_id": request_id,
                 "tenant": item.tenant,
                 "endpoint": item.endpoint.value,
-                "model": item.body["model"],
+                "model": body_model(item.body),
             },
         )
 

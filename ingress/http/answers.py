@@ -2,9 +2,9 @@
 
 * :class:`~ingress.replies.outcomes.Finished`: the stored result, answered at once;
 * :class:`~ingress.replies.outcomes.Pending`: 202 with the request's state;
-* :class:`Held`: hold the call on its ticket, then the result or 202;
-* :class:`HeldStream`: server-sent events while held, then the replayed completion;
-* :class:`Replay`: a stored completion replayed as server-sent events.
+* :class:`Held`: hold the call on its ticket, then the result (replayed as server-sent events when the
+  call asked for a stream and the result is a success) or 202;
+* :class:`Replay`: a stored result replayed as server-sent events.
 
 A held call's handler has returned by the time it waits: only the answer (no body, no routing
 state) stays alive for the wait.
@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingress.admission.submission import Ticket
+from ingress.http.streaming import Replayer
 from ingress.replies.outcomes import Finished, Pending
 from schemas.status import Endpoint
 
-__all__ = ["Answer", "Held", "HeldStream", "Replay"]
+__all__ = ["Answer", "Held", "Replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,23 +31,15 @@ class Held:
     tenant: str
     endpoint: Endpoint
     started: float | None  # a POST's arrival (monotonic), for the latency metric; None: a GET, not observed
-
-
-@dataclass(frozen=True, slots=True)
-class HeldStream:
-    """Stream keep-alive comments while held, then the completion's chunks (or an error event)."""
-
-    ticket: Ticket
-    wait_seconds: float
-    with_usage: bool
+    stream: Replayer | None = None  # a success is replayed as server-sent events (headers held until then)
 
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """Stream a stored completion's chunks."""
+    """Stream a stored successful result's events."""
 
     result: Finished
-    with_usage: bool
+    replayer: Replayer
 
 
-Answer = Finished | Pending | Held | HeldStream | Replay
+Answer = Finished | Pending | Held | Replay

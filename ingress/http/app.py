@@ -16,14 +16,15 @@ from ingress.http.rendering import AnswerRenderer
 from ingress.http.routes_batches import batches_router
 from ingress.http.routes_completions import completions_router
 from ingress.http.routes_health import health_router
+from ingress.http.routes_models import models_router
 from ingress.process.service import IngressService
 from ingress.settings import IngressSettings
 
 __all__ = ["create_app"]
 
 _DESCRIPTION = (
-    "OpenAI-compatible front of batch-gpt: chat completions and embeddings answered through the OpenAI "
-    "Batch API at batch prices. Point an OpenAI client's `base_url` here."
+    "OpenAI-compatible front of batch-gpt: chat completions, responses, completions, embeddings and "
+    "moderations answered through the OpenAI Batch API at batch prices. Point an OpenAI client's `base_url` here."
 )
 
 
@@ -69,5 +70,6 @@ def create_app(settings: IngressSettings) -> FastAPI:
     app.add_middleware(EdgeMiddleware, on_error=errors.render)
     app.include_router(completions_router(post, fetch, answers))
     app.include_router(batches_router(service.engine, service.keys))
+    app.include_router(models_router(service.models, service.keys))
     app.include_router(health_router(service.readiness, service.metrics))
     return app

@@ -90,7 +90,7 @@ def render_batch(row: Mapping[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "object": "batch",
         "endpoint": row["endpoint"],
-        "model": row["model"],
+        "model": row["model"] or None,  # "" for a batch of requests that name no model
         "errors": _errors(row.get("errors")),
         "input_file_id": row.get("input_file_id") or "",
         "completion_window": "24h",

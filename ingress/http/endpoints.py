@@ -10,11 +10,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ingress.http.openapi_bodies import CHAT_REQUEST, EMBEDDINGS_REQUEST
-from ingress.http.validation import validate_chat, validate_embeddings
+from ingress.http import streaming
+from ingress.http.openapi_bodies import (
+    CHAT_REQUEST,
+    COMPLETIONS_REQUEST,
+    EMBEDDINGS_REQUEST,
+    MODERATIONS_REQUEST,
+    RESPONSES_REQUEST,
+)
+from ingress.http.validation import (
+    validate_chat,
+    validate_completions,
+    validate_embeddings,
+    validate_moderations,
+    validate_responses,
+)
 from schemas.status import Endpoint
 
-__all__ = ["BY_PATH", "CHAT", "EMBEDDINGS", "ENDPOINTS", "EndpointSpec", "fetch_path", "fetched_id"]
+__all__ = [
+    "BY_PATH",
+    "CHAT",
+    "COMPLETIONS",
+    "EMBEDDINGS",
+    "ENDPOINTS",
+    "MODERATIONS",
+    "RESPONSES",
+    "EndpointSpec",
+    "fetch_path",
+    "fetched_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +48,6 @@ class EndpointSpec:
     endpoint: Endpoint
     name: str  # route names: create_{name}, get_{name}
     validate: Callable[[dict[str, Any]], None]  # raises InvalidRequest
-    streams: bool  # whether ``stream: true`` is answered with server-sent events
     summary: str
     fetch_summary: str
     ok_description: str
@@ -33,6 +56,11 @@ class EndpointSpec:
     @property
     def path(self) -> str:
         return self.endpoint.value
+
+    @property
+    def streams(self) -> bool:
+        """Whether ``stream: true`` is answered with server-sent events."""
+        return streaming.streams(self.endpoint)
 
     @property
     def fetch_prefix(self) -> str:
@@ -44,7 +72,6 @@ CHAT = EndpointSpec(
     endpoint=Endpoint.CHAT_COMPLETIONS,
     name="chat_completion",
     validate=validate_chat,
-    streams=True,
     summary="Create a chat completion (answered at Batch API prices)",
     fetch_summary="Fetch a request's result by id",
     ok_description="The ChatCompletion, or `text/event-stream` chunks when `stream` is true.",
@@ -54,14 +81,41 @@ EMBEDDINGS = EndpointSpec(
     endpoint=Endpoint.EMBEDDINGS,
     name="embeddings",
     validate=validate_embeddings,
-    streams=False,
     summary="Create embeddings (answered at Batch API prices)",
     fetch_summary="Fetch an embeddings request's result by id",
     ok_description="The embeddings list.",
     request_body=EMBEDDINGS_REQUEST,
 )
 
-ENDPOINTS: tuple[EndpointSpec, ...] = (CHAT, EMBEDDINGS)
+RESPONSES = EndpointSpec(
+    endpoint=Endpoint.RESPONSES,
+    name="response",
+    validate=validate_responses,
+    summary="Create a model response (Responses API, answered at Batch API prices)",
+    fetch_summary="Fetch a Responses API request's result by id",
+    ok_description="The Response, or `text/event-stream` Responses events when `stream` is true.",
+    request_body=RESPONSES_REQUEST,
+)
+COMPLETIONS = EndpointSpec(
+    endpoint=Endpoint.COMPLETIONS,
+    name="completion",
+    validate=validate_completions,
+    summary="Create a (legacy) completion (answered at Batch API prices)",
+    fetch_summary="Fetch a completions request's result by id",
+    ok_description="The Completion, or `text/event-stream` `text_completion` chunks when `stream` is true.",
+    request_body=COMPLETIONS_REQUEST,
+)
+MODERATIONS = EndpointSpec(
+    endpoint=Endpoint.MODERATIONS,
+    name="moderation",
+    validate=validate_moderations,
+    summary="Classify inputs for moderation (answered at Batch API prices)",
+    fetch_summary="Fetch a moderations request's result by id",
+    ok_description="The moderation results.",
+    request_body=MODERATIONS_REQUEST,
+)
+
+ENDPOINTS: tuple[EndpointSpec, ...] = (CHAT, EMBEDDINGS, RESPONSES, COMPLETIONS, MODERATIONS)
 BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOINTS}
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CHAT_REQUEST", "EMBEDDINGS_REQUEST", "ERROR_RESPONSES", "PENDING_RESPONSE"]
+__all__ = [
+    "CHAT_REQUEST",
+    "COMPLETIONS_REQUEST",
+    "EMBEDDINGS_REQUEST",
+    "ERROR_RESPONSES",
+    "MODERATIONS_REQUEST",
+    "PENDING_RESPONSE",
+    "RESPONSES_REQUEST",
+]
 
 _ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -34,6 +42,9 @@ def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     }
 
 
+_TEXT_OR_ARRAY: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1}]}
+_STREAM_FIELDS: dict[str, Any] = {"stream": {"type": "boolean"}, "stream_options": {"type": "object"}}
+
 CHAT_REQUEST = _body(
     {
         "type": "object",
@@ -42,8 +53,7 @@ CHAT_REQUEST = _body(
         "properties": {
             "model": {"type": "string"},
             "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
-            "stream": {"type": "boolean"},
-            "stream_options": {"type": "object"},
+            **_STREAM_FIELDS,
         },
     },
     "OpenAI's chat completion request, passed to the Batch API unchanged (stream fields aside).",
@@ -56,10 +66,41 @@ EMBEDDINGS_REQUEST = _body(
         "additionalProperties": True,
         "properties": {
             "model": {"type": "string"},
-            "input": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+            "input": _TEXT_OR_ARRAY,
         },
     },
     "OpenAI's embeddings request, passed to the Batch API unchanged.",
+)
+
+RESPONSES_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["model", "input"],
+        "additionalProperties": True,
+        "properties": {"model": {"type": "string"}, "input": _TEXT_OR_ARRAY, "stream": {"type": "boolean"}},
+    },
+    "OpenAI's Responses API request, passed to the Batch API unchanged (stream aside).",
+)
+
+COMPLETIONS_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["model", "prompt"],
+        "additionalProperties": True,
+        "properties": {"model": {"type": "string"}, "prompt": _TEXT_OR_ARRAY, **_STREAM_FIELDS},
+    },
+    "OpenAI's (legacy) completions request, passed to the Batch API unchanged (stream fields aside).",
+)
+
+MODERATIONS_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["input"],
+        "additionalProperties": True,
+        "properties": {"model": {"type": "string"}, "input": _TEXT_OR_ARRAY},
+    },
+    "OpenAI's moderations request, passed to the Batch API unchanged; without `model` the upstream's default "
+    "moderation model answers (batch-gpt fills nothing in).",
 )
 
 PENDING_RESPONSE: dict[int | str, dict[str, Any]] = {

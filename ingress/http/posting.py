@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ingress.admission.submission import Submission
 from ingress.admission.submitter import Submitter
 from ingress.http import streaming
-from ingress.http.answers import Answer, Held, HeldStream, Replay
+from ingress.http.answers import Answer, Held, Replay
 from ingress.http.auth import KeyRing
 from ingress.http.endpoints import EndpointSpec
 from ingress.http.preferences import bypasses_cache, wait_preference
@@ -56,12 +56,10 @@ class PostHandler:
         idempotency_key = headers.get("idempotency-key") or None
         item = Submission(tenant, spec.endpoint, body, idempotency_key[:255] if idempotency_key else None, use_cache)
         outcome = await self._submitter.submit(item)
-        streamed = spec.streams and body.get("stream") is True and not preference.respond_async
+        stream = None if preference.respond_async else streaming.replayer_for(spec.endpoint, body)
         if isinstance(outcome, Finished):
             self._metrics.observe_answer(spec.endpoint, "stored", started)
-            if streamed and outcome.ok:
-                return Replay(outcome, streaming.include_usage(body))
+            if stream is not None and outcome.ok:
+                return Replay(outcome, stream)
             return outcome
-        if streamed:
-            return HeldStream(outcome, preference.wait_seconds, streaming.include_usage(body))
-        return Held(outcome, preference.wait_seconds, tenant, spec.endpoint, started)
+        return Held(outcome, preference.wait_seconds, tenant, spec.endpoint, started, stream)

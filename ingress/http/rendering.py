@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 
 from fastapi.responses import Response, StreamingResponse
 
 from ingress.admission.records import Records
-from ingress.http import streaming
-from ingress.http.answers import Answer, Held, HeldStream, Replay
-from ingress.http.responses import pending_response, result_response
+from ingress.http.answers import Answer, Held, Replay
+from ingress.http.responses import pending_response, result_headers, result_response
+from ingress.http.streaming import SSE_HEADERS, Replayer
 from ingress.metrics import IngressMetrics
 from ingress.replies.holder import Holder
 from ingress.replies.outcomes import Finished
 
 __all__ = ["AnswerRenderer"]
-
-_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 class AnswerRenderer:
@@ -37,12 +34,8 @@ class AnswerRenderer:
             return await self._held(answer)
         if isinstance(answer, Finished):
             return result_response(answer)
-        if isinstance(answer, HeldStream):
-            headers = {**_SSE_HEADERS, "x-batchgpt-request-id": answer.ticket.request_id}
-            return StreamingResponse(self._events(answer), media_type="text/event-stream", headers=headers)
         if isinstance(answer, Replay):
-            events = streaming.replay(answer.result, answer.with_usage)
-            return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
+            return _streamed(answer.result, answer.replayer)
         return pending_response(answer, self._retry_after_seconds)
 
     async def _held(self, held: Held) -> Response:
@@ -51,21 +44,20 @@ class AnswerRenderer:
         if result is not None:
             if held.started is not None:
                 self._metrics.observe_answer(held.endpoint, "completed" if result.ok else "failed", held.started)
-            return result_response(result)
+            return _streamed(result, held.stream) if held.stream is not None and result.ok else result_response(result)
         pending = await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
         if held.started is not None:
             self._metrics.observe_answer(held.endpoint, "pending", held.started)
         return pending_response(pending, self._retry_after_seconds)
 
-    async def _events(self, held: HeldStream) -> AsyncIterator[bytes]:
-        """Keep-alive comments while held, then the replay and [DONE], or the error event naming the id."""
-        ticket = held.ticket
-        async with aclosing(self._holder.ticks(ticket.request_id, ticket.future, held.wait_seconds)) as ticks:
-            async for _ in ticks:
-                yield streaming.KEEPALIVE
-        result = ticket.future.result() if ticket.future.done() else None
-        if result is None:
-            yield streaming.pending_event(ticket.request_id, self._holder.draining)
-            return
-        async for piece in streaming.replay(result, held.with_usage):
-            yield piece
+
+def _streamed(result: Finished, replayer: Replayer) -> StreamingResponse:
+    """A successful result replayed as ``text/event-stream`` (see :mod:`ingress.http.streaming` for why only a
+    success starts a stream: an error is answered with its status, as without ``stream``)."""
+    headers = {**SSE_HEADERS, **result_headers(result)}
+    return StreamingResponse(_pieces(replayer(result.body)), media_type="text/event-stream", headers=headers)
+
+
+async def _pieces(events: list[bytes]) -> AsyncIterator[bytes]:
+    for piece in events:
+        yield piece

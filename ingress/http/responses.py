@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from ingress.http.endpoints import fetch_path
 from ingress.replies.outcomes import Finished, Pending
 
-__all__ = ["json_response", "pending_body", "pending_response", "result_response"]
+__all__ = ["json_response", "pending_body", "pending_response", "result_headers", "result_response"]
 
 
 def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -19,10 +19,14 @@ def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | N
     return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")
 
 
+def result_headers(result: Finished) -> dict[str, str]:
+    """The headers of a finished result's answer, as JSON or as a stream."""
+    return {"x-batchgpt-request-id": result.request_id}
+
+
 def result_response(result: Finished) -> Response:
     """200 with the completion exactly as the reply carried it, or the error with its status."""
-    headers = {"x-batchgpt-request-id": result.request_id}
-    return json_response(result.body, status_code=result.status_code, headers=headers)
+    return json_response(result.body, status_code=result.status_code, headers=result_headers(result))
 
 
 def pending_body(pending: Pending) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Checks a request body before anything is produced: JSON object, ``model``, ``messages`` / ``input``.
+"""Checks a request body before anything is produced: a JSON object with each endpoint's required fields.
+
+Chat: ``model``, ``messages``; embeddings: ``model``, ``input``; responses: ``model``, ``input``;
+completions: ``model``, ``prompt``; moderations: ``input`` (``model`` is optional there: OpenAI uses its
+default moderation model, and batch-gpt fills nothing in; see :func:`schemas.messages.body_model`).
 
 The body is otherwise passed through untouched (unknown fields kept). Errors name the offending
 field in ``param``, the way OpenAI does.
@@ -11,7 +15,14 @@ from typing import Any
 
 from ingress.errors import InvalidRequest
 
-__all__ = ["parse_body", "validate_chat", "validate_embeddings"]
+__all__ = [
+    "parse_body",
+    "validate_chat",
+    "validate_completions",
+    "validate_embeddings",
+    "validate_moderations",
+    "validate_responses",
+]
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -60,8 +71,10 @@ def _wrong_type(param: str, expected: str, value: Any) -> InvalidRequest:
     )
 
 
-def _check_model(body: dict[str, Any]) -> None:
+def _check_model(body: dict[str, Any], *, required: bool = True) -> None:
     if "model" not in body or body["model"] is None:
+        if not required and "model" not in body:
+            return
         raise _missing("model")
     if not isinstance(body["model"], str):
         raise _wrong_type("model", "a string", body["model"])
@@ -90,6 +103,10 @@ def _check_chat(body: dict[str, Any]) -> None:
                 if "role" not in message
                 else _wrong_type(f"messages[{index}].role", "a string", message["role"])
             )
+    _check_stream(body)
+
+
+def _check_stream(body: dict[str, Any]) -> None:
     if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
         raise _wrong_type("stream", "a boolean", body["stream"])
     options = body.get("stream_options")
@@ -97,17 +114,18 @@ def _check_chat(body: dict[str, Any]) -> None:
         raise _wrong_type("stream_options", "an object", options)
 
 
-def _check_embeddings(body: dict[str, Any]) -> None:
-    if "input" not in body or body["input"] is None:
-        raise _missing("input")
-    value = body["input"]
+def _check_text_or_list(body: dict[str, Any], param: str) -> None:
+    """``param`` is present and a string or a non-empty array (the SDKs' ``input`` / ``prompt`` unions)."""
+    if param not in body or body[param] is None:
+        raise _missing(param)
+    value = body[param]
     if isinstance(value, str):
         return
     if not isinstance(value, list):
-        raise _wrong_type("input", "a string or an array", value)
+        raise _wrong_type(param, "a string or an array", value)
     if not value:
         raise InvalidRequest(
-            "Invalid 'input': empty array. Expected an array with minimum length 1.", param="input", code="empty_array"
+            f"Invalid '{param}': empty array. Expected an array with minimum length 1.", param=param, code="empty_array"
         )
 
 
@@ -120,4 +138,24 @@ def validate_chat(body: dict[str, Any]) -> None:
 def validate_embeddings(body: dict[str, Any]) -> None:
     """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not an embeddings request."""
     _check_model(body)
-    _check_embeddings(body)
+    _check_text_or_list(body, "input")
+
+
+def validate_responses(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not a Responses API request."""
+    _check_model(body)
+    _check_text_or_list(body, "input")
+    _check_stream(body)
+
+
+def validate_completions(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not a (legacy) completions request."""
+    _check_model(body)
+    _check_text_or_list(body, "prompt")
+    _check_stream(body)
+
+
+def validate_moderations(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not a moderations request."""
+    _check_model(body, required=False)
+    _check_text_or_list(body, "input")

@@ -14,11 +14,13 @@ import logging
 
 from batchgpt.kafka import AsyncProducer, ensure_topics, producer_config
 from batchgpt.store.engine import make_engine, migrate
+from batchgpt.upstream import Upstream, make_upstream
 from ingress.admission.admitter import AdmissionLimits, Admitter
 from ingress.admission.publisher import RequestPublisher
 from ingress.admission.records import Records
 from ingress.admission.submitter import Submitter
 from ingress.http.auth import KeyRing
+from ingress.http.model_catalog import ModelCatalog
 from ingress.metrics import IngressMetrics
 from ingress.process.drain import Drain
 from ingress.process.readiness import Readiness
@@ -44,7 +46,7 @@ class IngressService:
         self.records = Records(self.engine)
         self.correlator = Correlator()
         self.drain = Drain(self.correlator)
-        self.holder = Holder(self.correlator, self.drain, self.metrics, keepalive_seconds=settings.keepalive_seconds)
+        self.holder = Holder(self.correlator, self.drain, self.metrics)
         produce_ms = int(settings.produce_timeout_seconds * 1000)
         self._producer = AsyncProducer(producer_config(settings, **{"message.timeout.ms": produce_ms}))
         publisher = RequestPublisher(
@@ -77,6 +79,11 @@ class IngressService:
             metrics=self.metrics,
         )
         self.readiness = Readiness(settings, self.engine, self.listener, self.drain)
+        self.models = ModelCatalog(
+            lambda: _upstream_or_none(settings),
+            ttl_seconds=settings.models_ttl_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
+        )
         self.started = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -107,8 +114,14 @@ class IngressService:
                 await task
         await self.admitter.close()
         await self.listener.stop()
+        await self.models.close()
         undelivered = await asyncio.to_thread(self._producer.stop, 10.0)
         if undelivered:
             logger.error("producer stopped with undelivered messages", extra={"undelivered": undelivered})
         self.engine.dispose()
         self.started = False
+
+
+def _upstream_or_none(settings: IngressSettings) -> Upstream | None:
+    """The upstream edge for ``GET /v1/models`` (None when no ``OPENAI_API_KEY`` is set)."""
+    return make_upstream(settings) if settings.openai_api_key is not None else None

@@ -7,8 +7,6 @@ per-call task or timer beyond the ``asyncio.timeout`` of the wait.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncGenerator
 
 from ingress.metrics import IngressMetrics
 from ingress.process.drain import Drain
@@ -21,15 +19,12 @@ __all__ = ["Holder"]
 class Holder:
     """Registers waiters for request ids and holds calls on them."""
 
-    __slots__ = ("_correlator", "_drain", "_held", "_keepalive_seconds")
+    __slots__ = ("_correlator", "_drain", "_held")
 
-    def __init__(
-        self, correlator: Correlator, drain: Drain, metrics: IngressMetrics, *, keepalive_seconds: float
-    ) -> None:
+    def __init__(self, correlator: Correlator, drain: Drain, metrics: IngressMetrics) -> None:
         self._correlator = correlator
         self._drain = drain
         self._held = metrics.held
-        self._keepalive_seconds = keepalive_seconds
 
     @property
     def draining(self) -> bool:
@@ -59,25 +54,6 @@ class Holder:
                 return await future
         except TimeoutError:
             return None
-        finally:
-            self._held.dec()
-            self._correlator.discard(request_id, future)
-
-    async def ticks(self, request_id: str, future: Waiter, wait_seconds: float) -> AsyncGenerator[None, None]:
-        """Yield once per keep-alive interval while waiting; end at the result, the wait's end or the drain.
-
-        The future is then done (read its result) or not (no result): close the iterator when done with it.
-        """
-        deadline = time.monotonic() + wait_seconds
-        self._held.inc()
-        try:
-            while not future.done() and not self._drain.draining:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                await asyncio.wait((future,), timeout=min(self._keepalive_seconds, remaining))
-                if not future.done():
-                    yield None
         finally:
             self._held.dec()
             self._correlator.discard(request_id, future)

@@ -68,7 +68,6 @@ class Stack:
             "database_url": self.database_url,
             "api_keys": f"{ALICE},{BOB}",
             "max_wait_seconds": 8.0,
-            "keepalive_seconds": 0.2,
             "result_recheck_seconds": 0.5,
             "retry_after_seconds": 1,
             "log_format": "text",

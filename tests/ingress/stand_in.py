@@ -5,6 +5,7 @@ collator would (through the store, with the batch id the collator's planning giv
 batch), and (unless the prompt says ``[hold]``) answers it as the resolver does: a ``ReplyMessage``
 produced to ``reply_to`` (the pinned partition when set), awaited, then the ``results`` row and the
 request's final state through the store's ``store_answers``. Answers come from ``simulator.answers``
+for chat and embeddings, and from :mod:`tests.ingress.stand_in_answers` for the other endpoints
 (deterministic per prompt).
 """
 
@@ -15,11 +16,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine
 
-from batchgpt.simulator.answers import answer
 from batchgpt.store.records import ResultRow
 from batchgpt.store.requests import move_states
 from batchgpt.store.results import store_answers
@@ -28,8 +30,11 @@ from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus, RequestState
 from schemas.topics import TopicNames
+from tests.ingress.stand_in_answers import stand_in_answer
+from tests.support.waiting import wait_for
 
 HOLD_MARKER = "[hold]"
+T = TypeVar("T")
 
 
 def _batch_id_of(request_id: str, attempt: int = 0) -> str:
@@ -111,13 +116,7 @@ class PipelineStandIn:
         if message.request_id in self._answered:
             raise AssertionError(f"{message.request_id} answered twice")
         if body is None:
-            result = answer(
-                message.endpoint.value,
-                message.body,
-                completion_id="chatcmpl-" + uuid.uuid4().hex[:24],
-                created=int(time.time()),
-            )
-            status_code, body = result.status_code, dict(result.body)
+            status_code, body = stand_in_answer(message)
         assert status_code is not None
         ok = 200 <= status_code < 300
         reply = ReplyMessage(
@@ -161,6 +160,22 @@ class PipelineStandIn:
             request_states={final: [reply.request_id]},
             now=time.time(),
         )
+
+    def answer_during(
+        self, call: Callable[[], T], text: str, status_code: int | None = None, body: dict | None = None
+    ) -> T:
+        """Run ``call`` (which sends a ``[hold]`` request mentioning ``text``) in a thread, answer that request
+        (simulated answer unless given) once it is on the topic, and return what ``call`` returned (or raise
+        what it raised)."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(call)
+            found = wait_for(
+                lambda: self.with_text(text) or running.done(), timeout_s=20, what=f"{text!r} on the topic"
+            )
+            if found is not True:
+                [message] = found
+                self.answer(message, status_code=status_code, body=body)
+            return running.result(timeout=60)
 
     def release(self, request_id: str) -> ReplyMessage:
         """Answer a held request now."""

@@ -13,8 +13,9 @@ from ingress.admission.keyed_lock import KeyedLock
 from ingress.errors import AuthenticationFailed, InvalidRequest
 from ingress.http.auth import DEFAULT_TENANT, KeyRing, tenant_of
 from ingress.http.batch_views import render_batch, render_page, shown_status
+from ingress.http.chunk_replay import chat_chunks
 from ingress.http.preferences import bypasses_cache, wait_preference
-from ingress.http.streaming import completion_chunks, event
+from ingress.http.sse import data_event
 from ingress.http.validation import parse_body, validate_chat
 from ingress.replies.correlator import Correlator
 from ingress.replies.outcomes import Finished
@@ -85,7 +86,7 @@ def _completion(**message: object) -> dict:
 
 
 def test_sse_replay_of_content_and_usage() -> None:
-    chunks = completion_chunks(_completion(content="hello"), with_usage=True)
+    chunks = chat_chunks(_completion(content="hello"), with_usage=True)
     assert [c["choices"][0]["delta"] for c in chunks[:-1]] == [
         {"role": "assistant", "content": ""},
         {"content": "hello"},
@@ -94,8 +95,8 @@ def test_sse_replay_of_content_and_usage() -> None:
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert all(c["usage"] is None for c in chunks[:-1]) and chunks[-1]["usage"]["total_tokens"] == 3
     assert chunks[-1]["choices"] == [] and all(c["system_fingerprint"] == "fp_x" for c in chunks)
-    assert "usage" not in completion_chunks(_completion(content="x"), with_usage=False)[0]
-    assert event({"a": 1}) == b'data: {"a":1}\n\n'
+    assert "usage" not in chat_chunks(_completion(content="x"), with_usage=False)[0]
+    assert data_event({"a": 1}) == b'data: {"a":1}\n\n'
 
 
 def test_sse_replay_of_tool_calls_carries_indexes() -> None:
@@ -103,7 +104,7 @@ def test_sse_replay_of_tool_calls_carries_indexes() -> None:
         {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
         {"id": "call_2", "type": "function", "function": {"name": "g", "arguments": '{"a":1}'}},
     ]
-    chunks = completion_chunks(_completion(content=None, tool_calls=calls), with_usage=False)
+    chunks = chat_chunks(_completion(content=None, tool_calls=calls), with_usage=False)
     tool_deltas = [
         c["choices"][0]["delta"]["tool_calls"][0] for c in chunks if "tool_calls" in c["choices"][0]["delta"]
     ]

@@ -8,7 +8,6 @@ import pytest
 
 from batchgpt.simulator.answers import expected_chat_content, expected_embedding
 from tests.ingress.conftest import Stack
-from tests.support.waiting import wait_for
 
 
 def _chat(text: str, **extra: object) -> dict[str, object]:
@@ -77,24 +76,23 @@ async def test_async_streaming_sdk_without_usage(stack: Stack, prompt) -> None:
     await client.close()
 
 
-def test_raw_sse_has_keepalives_while_waiting_and_done_at_the_end(stack: Stack, prompt) -> None:
+def test_raw_sse_starts_once_the_result_is_known_and_ends_with_done(stack: Stack, prompt) -> None:
     text = prompt("[hold] raw-sse")
-    lines: list[str] = []
-    with httpx.Client(timeout=30) as http:
-        with http.stream(
-            "POST",
-            f"{stack.base_url}/v1/chat/completions",
-            json=_chat(text, stream=True),
-            headers={"Authorization": f"Bearer {stack_key()}"},
-        ) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            request_id = response.headers["x-batchgpt-request-id"]
-            for line in response.iter_lines():
-                lines.append(line)
-                if line.startswith(": keep-alive") and lines.count(": keep-alive") == 2:
-                    stack.stand_in.release(request_id)
-    assert lines.count(": keep-alive") >= 2
+
+    def call() -> tuple[httpx.Response, list[str]]:
+        with httpx.Client(timeout=30) as http:
+            with http.stream(
+                "POST",
+                f"{stack.base_url}/v1/chat/completions",
+                json=_chat(text, stream=True),
+                headers={"Authorization": f"Bearer {stack_key()}"},
+            ) as response:
+                return response, list(response.iter_lines())
+
+    response, lines = stack.stand_in.answer_during(call, text)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["x-batchgpt-request-id"].startswith("req_")
     data = [line for line in lines if line.startswith("data: ")]
     assert data[-1] == "data: [DONE]"
     assert '"chat.completion.chunk"' in data[0]
@@ -109,20 +107,20 @@ def test_error_reply_reaches_the_caller_with_its_status(stack: Stack, prompt) ->
     assert caught.value.code == "context_length_exceeded"
 
 
-def test_error_reply_mid_stream_raises_in_the_sdk(stack: Stack, prompt) -> None:
+def test_error_reply_of_a_stream_raises_the_sdk_class_of_its_status(stack: Stack, prompt) -> None:
     text = prompt("[hold] stream-error")
-    client = stack.client()
-    stream = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True
-    )
-    [message] = wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15, what="the request on the topic")
-    stack.stand_in.answer(
-        message,
-        status_code=500,
-        body={"error": {"message": "upstream broke", "type": "server_error", "param": None, "code": None}},
-    )
-    with pytest.raises(openai.APIError, match="upstream broke"):
-        list(stream)
+    error = {"error": {"message": "upstream broke", "type": "server_error", "param": None, "code": None}}
+
+    def call() -> list[object]:
+        return list(
+            stack.client().chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True
+            )
+        )
+
+    with pytest.raises(openai.InternalServerError, match="upstream broke") as caught:
+        stack.stand_in.answer_during(call, text, 500, error)
+    assert caught.value.status_code == 500
 
 
 def test_embeddings_through_the_sdk(stack: Stack, prompt) -> None:
