@@ -80,7 +80,8 @@ def body_model(body: dict[str, Any]) -> str:
     """The model a request body names; ``""`` when it names none (the upstream's default, e.g. moderations).
 
     Requests without a model are batched together, apart from those naming one: their lines go upstream
-    unchanged (nothing is filled in), so each batch stays one model as the Batch API requires.
+    unchanged (nothing is filled in), so each batch stays one model as the Batch API requires, and a
+    provider that wants a model on every line (OpenAI's batch validation does) refuses only them.
     """
     model = body.get("model")
     return model if isinstance(model, str) else ""

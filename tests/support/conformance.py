@@ -21,6 +21,8 @@ UNDECLARED: dict[str, tuple[str, ...]] = {
     # OpenAI streams a message's url citations in a chunk's delta; the SDK's ChoiceDelta does not declare
     # the field, but its stream accumulator copies every delta field into the message, which does.
     "chat.completion.chunk": ("$.choices[].delta.annotations",),
+    # OpenAI's Response object carries ``store`` (its API reference shows it); the SDK's type does not declare it.
+    "response": ("$.store",),
 }
 """Per object type: the fields OpenAI sends that the SDK's type does not declare."""
 
