@@ -9,20 +9,33 @@ import pytest
 from starlette.requests import ClientDisconnect
 
 from ingress.errors import PayloadTooLarge
-from ingress.http.endpoints import BY_PATH, CHAT, EMBEDDINGS, ENDPOINTS, fetch_path, fetched_id
+from ingress.http.endpoints import (
+    BY_PATH,
+    CHAT,
+    COMPLETIONS,
+    EMBEDDINGS,
+    ENDPOINTS,
+    MODERATIONS,
+    RESPONSES,
+    fetch_path,
+    fetched_id,
+)
 from ingress.http.request_reading import read_body, request_headers
 from schemas.status import Endpoint
 
 
-def test_the_table_declares_both_endpoints_once() -> None:
-    assert [spec.endpoint for spec in ENDPOINTS] == [Endpoint.CHAT_COMPLETIONS, Endpoint.EMBEDDINGS]
+def test_the_table_declares_every_endpoint_once() -> None:
+    assert [spec.endpoint for spec in ENDPOINTS] == list(Endpoint)
     assert BY_PATH["/v1/chat/completions"] is CHAT and BY_PATH["/v1/embeddings"] is EMBEDDINGS
-    assert CHAT.streams and not EMBEDDINGS.streams
+    assert BY_PATH["/v1/responses"] is RESPONSES and BY_PATH["/v1/completions"] is COMPLETIONS
+    assert BY_PATH["/v1/moderations"] is MODERATIONS
+    assert [spec.name for spec in ENDPOINTS if spec.streams] == ["chat_completion", "response", "completion"]
 
 
 def test_get_by_id_paths_are_recognised_and_nothing_else() -> None:
     assert fetched_id("/v1/chat/completions/req_1") == "req_1"
     assert fetched_id("/v1/embeddings/req_2") == "req_2"
+    assert fetched_id("/v1/completions/req_5") == "req_5" and fetched_id("/v1/responses/req_6") == "req_6"
     for other in ("/v1/chat/completions", "/v1/chat/completions/", "/v1/chat/completions/a/b", "/v1/batches/x"):
         assert fetched_id(other) is None, other
     assert fetch_path("/v1/embeddings", "req_3") == "/v1/embeddings/req_3"
