@@ -196,3 +196,16 @@ async def test_concurrent_streams_each_get_their_own_events(stack: Stack, prompt
 
     assert await asyncio.gather(*(one(t) for t in texts)) == [expected_text(t) for t in texts]
     await client.close()
+
+
+def test_a_stored_result_is_replayed_as_the_same_stream(stack: Stack, prompt) -> None:
+    text = prompt("replay-stored")
+    client = stack.client()
+    with client.responses.stream(model="gpt-4o-mini", input=text, temperature=0) as first:
+        first_final = first.get_final_response()
+    with client.responses.stream(model="gpt-4o-mini", input=text, temperature=0) as second:
+        events = list(second)
+        second_final = second.get_final_response()
+    assert len(stack.stand_in.with_text(text)) == 1  # the second call was answered from the stored result
+    assert [e.type for e in events] == SIMPLE_EVENTS
+    assert second_final.id == first_final.id and second_final.output_text == expected_text(text)
