@@ -11,6 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	command -v java >/dev/null 2>&1 || $(BIN)/pip install -q -e '.[java]'
 	touch $@
 
 venv: $(VENV)/.installed
