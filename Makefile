@@ -17,10 +17,12 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
+	bash scripts/system_packages.sh
 	$(BIN)/batch-gpt broker fetch
 	$(BIN)/batch-gpt dev
 
 test: venv
+	bash scripts/system_packages.sh --postgres
 	$(BIN)/batch-gpt broker fetch
 	bash scripts/run_tests.sh
 
