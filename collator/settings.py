@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from collator.planning import MAX_EMBEDDING_INPUTS
 
 __all__ = ["CollatorSettings"]
 
@@ -32,6 +33,13 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         le=MAX_UPSTREAM_BYTES,
         validation_alias=env_var("BATCHGPT_MAX_BATCH_BYTES"),
     )
+    max_batch_embedding_inputs: int = Field(
+        default=MAX_EMBEDDING_INPUTS,
+        ge=1,
+        le=MAX_EMBEDDING_INPUTS,
+        validation_alias=env_var("BATCHGPT_MAX_BATCH_EMBEDDING_INPUTS"),
+    )
+    """Embedding inputs per embeddings batch, summed over its lines (a list input counts its items)."""
     submit_max_attempts: int = Field(default=8, ge=1, le=1000, validation_alias=env_var("BATCHGPT_SUBMIT_MAX_ATTEMPTS"))
     token_limit_wait_seconds: float = Field(
         default=60.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_WAIT_S")

@@ -18,7 +18,8 @@ other error line (``response: null``)       502     the line's ``error.code``
 validation failure naming the member line   400     that line's ``errors.data`` code
 validation failure, batch-level, input      400     the batch error's code (model_not_found ...)
 validation failure, batch-level, system     502     the batch error's code (empty_file ...)
-validation failure naming other lines only  502     ``batch_failed`` (the first error quoted)
+validation failure naming other lines only  —       resubmitted (:mod:`resolver.isolation`), then:
+... resubmissions spent                     502     ``batch_failed`` (the first error quoted)
 failed batch without ``errors``             502     ``batch_failed``
 ``token_limit_exceeded`` after the retries  429     ``token_limit_exceeded``
 member in neither file (completed batch)    502     ``missing_result``

@@ -37,6 +37,12 @@ class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         default=10, ge=0, le=1000, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_MAX_RESUBMITS")
     )
     """Most attempts a request gets through ``token_limit_exceeded`` before it is answered 429."""
+    isolation_max_resubmits: int = Field(
+        default=3, ge=0, le=100, validation_alias=env_var("BATCHGPT_ISOLATION_MAX_RESUBMITS")
+    )
+    """Most attempts a request gets when its batch fails validation because of *other* lines (each one a new
+    batch without the lines blamed); once spent it is answered 502 ``batch_failed``. Bounds the loop of a line
+    that keeps landing next to bad lines."""
     fanout_chunk_size: int = Field(default=500, ge=1, le=50_000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNK"))
     """Replies published (and awaited) per chunk before their results are written to the database."""
     fanout_chunks_in_flight: int = Field(

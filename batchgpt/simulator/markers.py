@@ -8,6 +8,8 @@ embeddings request):
   ``[sim:error=NNN:some_code]`` also sets ``error.code``.
 * ``[sim:slow]`` makes that line take ``slow_line_seconds`` to process in a batch, so it is still
   unfinished when the batch expires or is cancelled.
+* ``[sim:invalid]`` makes batch validation report that line (``errors.data`` entry with its line number,
+  code ``invalid_request``), which fails the whole batch; ``[sim:invalid=some_code]`` sets the code.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = ["LineMarkers", "embedding_inputs", "last_user_text", "markers_of"]
 
 _ERROR = re.compile(r"\[sim:error=(\d{3})(?::([A-Za-z0-9_.-]+))?\]")
 _SLOW = "[sim:slow]"
+_INVALID = re.compile(r"\[sim:invalid(?:=([A-Za-z0-9_.-]+))?\]")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class LineMarkers:
     error_status: int | None = None
     error_code: str | None = None
     slow: bool = False
+    invalid_code: str | None = None
+    """Batch validation reports the line with this code."""
 
 
 def _content_text(content: object) -> str:
@@ -74,8 +79,10 @@ def markers_of(endpoint: str, body: dict[str, object]) -> LineMarkers:
     else:
         text = last_user_text(body)
     match = _ERROR.search(text)
+    invalid = _INVALID.search(text)
     return LineMarkers(
         error_status=int(match.group(1)) if match else None,
         error_code=match.group(2) if match else None,
         slow=_SLOW in text,
+        invalid_code=(invalid.group(1) or "invalid_request") if invalid else None,
     )

@@ -4,8 +4,9 @@ One ``errors.data`` entry per offending line, all of them (one bad line fails th
 request runs). Codes follow what the real service reports: ``empty_file``, ``too_many_tasks``,
 ``invalid_json_line``, ``missing_required_parameter``, ``invalid_url``, ``streaming_unsupported``,
 ``invalid_request`` (missing model/messages/input, bad method or body), ``model_not_found``,
-``duplicate_custom_id`` and ``model_mismatch``. Per-request problems the model itself would reject
-(say a bad ``temperature``) are *not* checked here: they run and come back as 4xx lines.
+``duplicate_custom_id`` and ``model_mismatch``, and the code a line's ``[sim:invalid=code]`` marker names.
+Per-request problems the model itself would reject (say a bad ``temperature``) are *not* checked here: they
+run and come back as 4xx lines.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batchgpt.simulator.answers import EMBEDDINGS_ENDPOINT
-from batchgpt.simulator.markers import embedding_inputs
+from batchgpt.simulator.markers import embedding_inputs, markers_of
 
 __all__ = ["BatchLine", "ValidationResult", "validate_batch_input"]
 
@@ -118,6 +119,11 @@ def _check_line(
             f"The provided model '{model}' is not supported by the Batch API.",
             line=number,
             param="body.model",
+        )
+    invalid_code = markers_of(endpoint, body).invalid_code
+    if invalid_code is not None:
+        return parsed, _error(
+            invalid_code, "This request is invalid (a [sim:invalid] marker).", line=number, param="body"
         )
     return parsed, None
 

@@ -1,6 +1,6 @@
-"""Every non-completion outcome is answered: validation failure, missing result, expiry and system cancel
-(with resubmission of unfinished lines up to the retry budget), token_limit_exceeded, and a batch the
-collator could not submit (answered without an upstream batch)."""
+"""Every non-completion outcome is answered: validation failure (the lines blamed; their neighbours are
+resubmitted), missing result, expiry and system cancel (with resubmission of unfinished lines up to the retry
+budget), token_limit_exceeded, and a batch the collator could not submit (answered without an upstream batch)."""
 
 from __future__ import annotations
 
@@ -33,36 +33,50 @@ def _outcomes(engine: Engine, batch_id: str) -> dict[str, str]:
         )
 
 
-async def test_validation_failure_answers_each_member_with_its_line_or_the_batch_reason(
+async def test_validation_failure_answers_the_lines_blamed_and_resubmits_their_neighbours(
     resolver_settings: ResolverSettings,
     kafka_settings: KafkaSettings,
     db_engine: Engine,
     openai_sync: OpenAI,
     sim: RunningSimulator,
     replies_reader: TopicReader,
+    requests_reader: TopicReader,
     unique_id: str,
 ) -> None:
     good_a = make_request(f"va-{unique_id}", "fine")
     no_messages = RequestMessage.model_validate({"request_id": f"vb-{unique_id}", "body": {"model": "gpt-4o-mini"}})
     good_c = make_request(f"vc-{unique_id}", "also fine")
-    per_line = submit_as_collator(client=openai_sync, engine=db_engine, members=[good_a, no_messages, good_c])
+    spent = make_request(f"vs-{unique_id}", "resubmitted too often already", attempt=3)
+    per_line = submit_as_collator(client=openai_sync, engine=db_engine, members=[good_a, no_messages, good_c, spent])
     sim.inject(kind="batch", outcome="fail_validation", code="model_not_found", message="No such model here.")
     whole = [make_request(f"vw-{unique_id}-{i}", f"q{i}") for i in range(3)]
     batch_level = submit_as_collator(client=openai_sync, engine=db_engine, members=whole)
     announce(kafka_settings, per_line)
 
-    async with running_resolver(resolver_settings):
+    async with running_resolver(resolver_settings.model_copy(update={"isolation_max_resubmits": 3})):
         await wait_resolved(db_engine, per_line)
         await wait_resolved(db_engine, batch_level)
 
-    replies = await wait_until(lambda: _by_id(replies_reader, 6), what="six replies")
+    replies = await wait_until(lambda: _by_id(replies_reader, 5), what="five replies")
+    assert set(replies) == {no_messages.request_id, spent.request_id, *(m.request_id for m in whole)}
     own = replies[no_messages.request_id]
     assert own.status is ReplyStatus.FAILED and own.status_code == 400
     assert own.body["error"]["code"] == "invalid_request" and own.body["error"]["param"] == "body.messages"
-    for neighbour in (good_a, good_c):
-        reply = replies[neighbour.request_id]
-        assert reply.status_code == 502 and reply.body["error"]["code"] == "batch_failed"
-        assert "line 2" in reply.body["error"]["message"]
+    too_often = replies[spent.request_id]
+    assert too_often.status_code == 502 and too_often.body["error"]["code"] == "batch_failed"
+    assert "line 2" in too_often.body["error"]["message"]
+    again = await wait_until(lambda: requests_reader.requests(), what="the resubmissions")
+    assert sorted((r.request_id, r.attempt) for r in again) == [(good_a.request_id, 1), (good_c.request_id, 1)]
+    assert {r.request_id: r.body for r in again} == {good_a.request_id: good_a.body, good_c.request_id: good_c.body}
+    assert _outcomes(db_engine, per_line) == {
+        good_a.request_id: "resubmitted",
+        no_messages.request_id: "failed",
+        good_c.request_id: "resubmitted",
+        spent.request_id: "failed",
+    }
+    with db_engine.connect() as conn:
+        states = dict(conn.execute(select(requests.c.request_id, requests.c.state)).all())
+    assert states[good_a.request_id] == states[good_c.request_id] == "queued"
     for member in whole:
         reply = replies[member.request_id]
         assert reply.status_code == 400
@@ -72,7 +86,7 @@ async def test_validation_failure_answers_each_member_with_its_line_or_the_batch
             "param": None,
             "code": "model_not_found",
         }
-    assert set(_outcomes(db_engine, per_line).values()) == {"failed"}
+    assert set(_outcomes(db_engine, batch_level).values()) == {"failed"}
 
 
 async def test_a_member_in_neither_file_gets_missing_result(
