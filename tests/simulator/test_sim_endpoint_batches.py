@@ -190,3 +190,28 @@ async def test_async_responses_batch(aclient: AsyncOpenAI) -> None:
     content = await aclient.files.content(done.output_file_id)
     [line] = [json.loads(raw) for raw in content.text.splitlines()]
     assert assert_conforms(Response, line["response"]["body"]).output_text == expected_response_text(body)
+
+
+MARKED_BODIES = {
+    RESPONSES: lambda text: {"model": "gpt-4o", "input": [{"role": "user", "content": text}]},
+    COMPLETIONS: lambda text: {"model": "davinci-002", "prompt": [text]},
+    MODERATIONS: lambda text: {"model": "omni-moderation-latest", "input": ["calm", text]},
+}
+
+
+@pytest.mark.parametrize("endpoint", list(MARKED_BODIES))
+def test_markers_in_batch_lines_of_the_new_endpoints(sim: RunningSimulator, client: OpenAI, endpoint: str) -> None:
+    sim.configure(completion_window_seconds=0.3)
+    make_body = MARKED_BODIES[endpoint]
+    lines = [
+        _line("ok", endpoint, make_body("fine")),
+        _line("error", endpoint, make_body("x [sim:error=422:bad_thing]")),
+        _line("slow", endpoint, make_body("x [sim:slow]")),
+    ]
+    expired = wait_status(client, submit(client, lines, endpoint=endpoint).id)
+    assert expired.status == "expired"
+    assert [line["custom_id"] for line in read_lines(client, expired.output_file_id)] == ["ok"]
+    errors = {line["custom_id"]: line for line in read_lines(client, expired.error_file_id)}
+    assert errors["error"]["response"]["status_code"] == 422
+    assert errors["error"]["response"]["body"]["error"]["code"] == "bad_thing"
+    assert errors["slow"]["response"] is None and errors["slow"]["error"]["code"] == "batch_expired"
