@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from batchgpt.simulator.answer_value import Answer
-from batchgpt.simulator.generation import answer_text, formatted_text, int_field, truncated
-from batchgpt.simulator.ids import derived_base62, derived_hex
+from batchgpt.simulator.generation import answer_text, fingerprint, formatted_text, int_field, truncated
+from batchgpt.simulator.ids import derived_base62
 from batchgpt.simulator.logprobs import chat_logprobs
 from batchgpt.simulator.request_text import last_user_text
 from batchgpt.simulator.tokens import chat_prompt_tokens, text_tokens, usage_counts
@@ -97,6 +97,6 @@ def chat_completion(body: dict[str, object], *, completion_id: str, created: int
             },
         },
         "service_tier": "default",
-        "system_fingerprint": "fp_" + derived_hex(model, 10),
+        "system_fingerprint": fingerprint(model),
     }
     return Answer(200, completion, input_tokens=prompt_tokens, output_tokens=output_tokens)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from batchgpt.simulator.answer_value import Answer
 from batchgpt.simulator.chat_answers import choice_count
-from batchgpt.simulator.generation import answer_text, int_field, truncated
-from batchgpt.simulator.ids import derived_hex
+from batchgpt.simulator.generation import answer_text, fingerprint, int_field, truncated
 from batchgpt.simulator.logprobs import legacy_logprobs
 from batchgpt.simulator.request_text import prompt_texts
 from batchgpt.simulator.tokens import input_tokens, text_tokens, usage_counts
@@ -55,6 +54,6 @@ def text_completion(body: dict[str, object], *, completion_id: str, created: int
         "model": model,
         "choices": choices,
         "usage": usage_counts(prompt_tokens, output_tokens),
-        "system_fingerprint": "fp_" + derived_hex(model, 10),
+        "system_fingerprint": fingerprint(model),
     }
     return Answer(200, completion, input_tokens=prompt_tokens, output_tokens=output_tokens)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 
+from batchgpt.simulator.ids import derived_hex
 from batchgpt.simulator.schema_instances import minimal_instance
 from batchgpt.simulator.tokens import text_tokens
 
-__all__ = ["answer_text", "formatted_text", "int_field", "truncated"]
+__all__ = ["answer_text", "fingerprint", "formatted_text", "int_field", "truncated"]
 
 
 def int_field(body: Mapping[str, object], *names: str) -> int | None:
@@ -20,6 +22,12 @@ def int_field(body: Mapping[str, object], *names: str) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
+
+
+@lru_cache(maxsize=256)
+def fingerprint(model: str) -> str:
+    """The ``system_fingerprint`` of ``model``: ``fp_`` and 10 hex characters, fixed per model."""
+    return "fp_" + derived_hex(model, 10)
 
 
 def answer_text(prompt: str, choice_index: int = 0) -> str:
