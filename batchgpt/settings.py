@@ -21,8 +21,10 @@ __all__ = [
     "DatabaseSettings",
     "KafkaSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "OpenAISettings",
     "SettingsError",
+    "WorkerSettings",
     "env_names",
     "env_var",
     "load_settings",
@@ -147,6 +149,17 @@ class LoggingSettings(_Base):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+
+class MetricsSettings(_Base):
+    """The port a worker process serves its Prometheus metrics on (the ingress serves ``/metrics`` itself)."""
+
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
+
+
+class WorkerSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingSettings, MetricsSettings):
+    """The pieces every service that works with the provider takes (collator, resolver): the broker, the
+    database, the upstream, logging and a metrics port. :func:`batchgpt.boot.run_worker` starts such a service."""
 
 
 def env_names(cls: type[BaseSettings]) -> dict[str, str]:
