@@ -2,7 +2,8 @@
 
 * :class:`~ingress.replies.outcomes.Finished`: the stored result, answered at once;
 * :class:`~ingress.replies.outcomes.Pending`: 202 with the request's state;
-* :class:`Held`: hold the call on its ticket, then the result or 202;
+* :class:`Held`: hold the call on its ticket, then the result, or when the wait ends a 202 (the caller
+  asked for asynchronous answers) or a retryable ``result_pending`` error (it did not);
 * :class:`HeldStream`: server-sent events while held, then the replayed completion;
 * :class:`Replay`: a stored completion replayed as server-sent events.
 
@@ -23,13 +24,14 @@ __all__ = ["Answer", "Held", "HeldStream", "Replay"]
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """Hold the call until its request's result (or ``wait_seconds``), then answer it or say 202."""
+    """Hold the call until its request's result (or ``wait_seconds``), then answer it, or say 202 / retry."""
 
     ticket: Ticket
     wait_seconds: float
     tenant: str
     endpoint: Endpoint
     started: float | None  # a POST's arrival (monotonic), for the latency metric; None: a GET, not observed
+    asked_async: bool = True  # a 202 may end the wait (Prefer: respond-async / wait=N, or a GET by id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,9 @@ def _env(stack: Stack) -> dict[str, str]:
     }
 
 
-def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, prompt, tmp_path: Path) -> None:
+def test_sigterm_answers_held_calls_with_a_retryable_pending_and_loses_nothing(
+    stack: Stack, prompt, tmp_path: Path
+) -> None:
     port = free_port()
     log = tmp_path / "ingress.log"
     process = spawn_ingress(_env(stack), port, log)
@@ -76,9 +78,11 @@ def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, pro
         if process.poll() is None:
             process.kill()
     for text in texts:
-        response = answers[text]
-        assert response.status_code == 202, response.text
-        request_id = response.json()["id"]
+        response = answers[text]  # no 202 for a caller that did not ask for one: a retry re-attaches elsewhere
+        assert response.status_code == 504, response.text
+        assert response.json()["error"]["code"] == "result_pending"
+        assert response.headers["x-should-retry"] == "true" and response.headers["retry-after"]
+        request_id = response.headers["batchgpt-request-id"]
         assert response.headers["location"] == f"/v1/chat/completions/{request_id}"
         assert stack.stand_in.with_text(text)[0].request_id == request_id
     assert any("req_" in line and '"error"' in line for line in stream_lines)

@@ -179,3 +179,21 @@ def test_request_reads_and_purge(db_engine: Engine) -> None:
     assert set(request_rows(db_engine)) == {"q", "o"}  # only finished requests are purged
     requests.delete_request(db_engine, request_id="q")
     assert set(request_rows(db_engine)) == {"o"}
+
+
+def test_a_result_keeps_the_upstream_request_id_of_its_line(db_engine: Engine) -> None:
+    batch_id = _submitted(db_engine, "a", "b")
+    answered = ResultRow("a", "default", "completed", 200, json.dumps({"n": 200}), 5.0, "req_upstream_a")
+    results.store_answers(
+        db_engine,
+        batch_id=batch_id,
+        upstream_batch_id="up",
+        rows=[answered, _row("b", 504)],
+        outcomes={"completed": ["a"], "failed": ["b"]},
+        request_states={RequestState.COMPLETED: ["a"], RequestState.FAILED: ["b"]},
+        now=6.0,
+    )
+    stored = results.get_result(db_engine, request_id="a")
+    assert stored is not None and stored.upstream_request_id == "req_upstream_a"
+    found = {r.request_id: r.upstream_request_id for r in results.find_results(db_engine, ["a", "b"])}
+    assert found == {"a": "req_upstream_a", "b": None}
