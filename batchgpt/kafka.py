@@ -189,16 +189,9 @@ class AsyncProducer:
                 self._hand_over()
         return future
 
-    async def produce(
-        self,
-        topic: str,
-        value: bytes,
-        key: bytes | str | None = None,
-        partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> Message:
-        """Produce one message and wait for Kafka's acknowledgement."""
-        return await self.produce_nowait(topic, value, key=key, partition=partition, headers=headers)
+    produce = produce_nowait
+    """The same method, named for the call sites that wait: ``await producer.produce(...)`` produces one message
+    and returns once Kafka acknowledged it."""
 
     def stop(self, timeout_s: float = 10.0) -> int:
         """Flush (bounded) and stop the poll thread; return how many messages were left undelivered."""

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 
 class Answer(Protocol):
-    """What a caller gets: the reply's status, HTTP status code and body (completion or error envelope)."""
+    """What a caller gets: the reply's status, HTTP status code and body (completion or error envelope), and the
+    provider's request id of the batch line that produced it (None when no line ran)."""
 
     @property
     def status(self) -> ReplyStatus: ...
@@ -53,6 +54,8 @@ class Answer(Protocol):
     def status_code(self) -> int: ...
     @property
     def body(self) -> dict[str, Any]: ...
+    @property
+    def upstream_request_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class ReplyPublisher:
             upstream_batch_id=batch.upstream_batch_id,
             completed_at=time.time(),
             tenant=member.tenant,
+            upstream_request_id=answer.upstream_request_id,
         )
         topic = self.topics.replies if default_topic else (member.reply_topic or self.topics.replies)
         partition = member.reply_partition if member.reply_topic and not default_topic else None
@@ -199,9 +203,7 @@ class ReplySink:
                 raise
             return self._publisher.reply_nowait(member, answer, self._batch, default_topic=True)
 
-    async def _delivered(
-        self, items: list[tuple[MemberRow, Verdict]], futures: list[asyncio.Future[Message]]
-    ) -> None:
+    async def _delivered(self, items: list[tuple[MemberRow, Verdict]], futures: list[asyncio.Future[Message]]) -> None:
         """Await every delivery; a reply that could not reach its own ``reply_to`` goes to the default topic."""
         results = await asyncio.gather(*futures, return_exceptions=True)
         retries = []
@@ -225,7 +227,9 @@ class ReplySink:
         self._on_delivered(len(answers))
         now = time.time()
         rows = [
-            ResultRow(m.request_id, m.tenant, v.status.value, v.status_code, json.dumps(v.body), now)
+            ResultRow(
+                m.request_id, m.tenant, v.status.value, v.status_code, json.dumps(v.body), now, v.upstream_request_id
+            )
             for m, v in answers
         ]
         completed = [m.request_id for m, v in answers if v.status is ReplyStatus.COMPLETED]

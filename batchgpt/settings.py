@@ -21,8 +21,10 @@ __all__ = [
     "DatabaseSettings",
     "KafkaSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "OpenAISettings",
     "SettingsError",
+    "WorkerSettings",
     "env_names",
     "env_var",
     "load_settings",
@@ -30,6 +32,11 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+FILE_EXPIRY_MIN_SECONDS = 3600
+FILE_EXPIRY_MAX_SECONDS = 30 * 86400
+"""The bounds the Files and Batches APIs accept for ``expires_after`` / ``output_expires_after`` seconds."""
 
 
 class SettingsError(ValueError):
@@ -105,6 +112,22 @@ class OpenAISettings(_Base):
     upstream_timeout_seconds: float = Field(
         default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_UPSTREAM_TIMEOUT_S")
     )
+    input_file_expires_seconds: int = Field(
+        default=14 * 86400,
+        ge=FILE_EXPIRY_MIN_SECONDS,
+        le=FILE_EXPIRY_MAX_SECONDS,
+        validation_alias=env_var("BATCHGPT_INPUT_FILE_EXPIRES_S"),
+    )
+    """``expires_after`` of each uploaded batch input file: the provider deletes it this long after the upload
+    (14 days: past the 24 h completion window, and what Azure asks for its larger file quota)."""
+    output_file_expires_seconds: int = Field(
+        default=7 * 86400,
+        ge=FILE_EXPIRY_MIN_SECONDS,
+        le=FILE_EXPIRY_MAX_SECONDS,
+        validation_alias=env_var("BATCHGPT_OUTPUT_FILE_EXPIRES_S"),
+    )
+    """``output_expires_after`` of each batch: its output and error files are deleted this long after they are
+    written (the resolver reads them as soon as the batch ends and stores every result)."""
 
     @field_validator("openai_base_url")
     @classmethod
@@ -126,6 +149,17 @@ class LoggingSettings(_Base):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+
+class MetricsSettings(_Base):
+    """The port a worker process serves its Prometheus metrics on (the ingress serves ``/metrics`` itself)."""
+
+    metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
+
+
+class WorkerSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingSettings, MetricsSettings):
+    """The pieces every service that works with the provider takes (collator, resolver): the broker, the
+    database, the upstream, logging and a metrics port. :func:`batchgpt.boot.run_worker` starts such a service."""
 
 
 def env_names(cls: type[BaseSettings]) -> dict[str, str]:

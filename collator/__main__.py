@@ -9,7 +9,7 @@ import sys
 
 from prometheus_client import CollectorRegistry
 
-from batchgpt.boot import BootFailed, flag_overrides, prepare_storage, run_until_signalled, serve_metrics, start
+from batchgpt.boot import flag_overrides, run_worker
 from collator.app import create_app
 from collator.settings import CollatorSettings
 
@@ -31,8 +31,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 async def _run(settings: CollatorSettings, registry: CollectorRegistry, stop: asyncio.Event) -> None:
     collator = create_app(settings, registry=registry)
     async with collator.running():
-        logger.info("collator running", extra={"group": collator.group_id, "owner": collator.owner,
-                                                "window_ms": settings.window_ms})
+        logger.info(
+            "collator running",
+            extra={"group": collator.group_id, "owner": collator.owner, "window_ms": settings.window_ms},
+        )
         await stop.wait()
         logger.info("collator stopping")
     collator.engine.dispose()
@@ -41,15 +43,7 @@ async def _run(settings: CollatorSettings, registry: CollectorRegistry, stop: as
 def main(argv: list[str] | None = None) -> int:
     """Run the collator; 0 after a clean shutdown, 2 on a bad setting, 1 when Kafka is unusable."""
     overrides = flag_overrides(_parse(sys.argv[1:] if argv is None else argv), _FLAGS)
-    try:
-        settings = start(CollatorSettings, "collator", overrides, upstream_key=lambda s: s.openai_api_key)
-        prepare_storage(settings, settings.database_url, "collator")
-    except BootFailed as failed:
-        return failed.code
-    registry = CollectorRegistry()
-    serve_metrics(settings.metrics_port, registry)
-    run_until_signalled(lambda stop: _run(settings, registry, stop))
-    return 0
+    return run_worker(CollatorSettings, "collator", overrides, _run)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ class Collator:
             limits=Limits(
                 max_batch_requests=settings.max_batch_requests,
                 max_batch_bytes=settings.max_batch_bytes,
+                max_batch_inputs=settings.max_batch_embedding_inputs,
                 lease_s=settings.lease_seconds,
                 submit_concurrency=settings.submit_concurrency,
             ),

@@ -39,7 +39,7 @@ from collator.crash import CrashHook
 from collator.intake import RawRecord, dead_letter_for, sort_window
 from collator.lines import jsonl_line
 from collator.metrics import CollatorMetrics
-from collator.planning import plan_window
+from collator.planning import MAX_EMBEDDING_INPUTS, plan_window
 from collator.publisher import Publisher
 from collator.submitter import SubmitOutcome, Submitter
 from schemas.messages import BatchEvent, DeadLetter, RequestCounts, RequestMessage
@@ -68,6 +68,7 @@ class Limits:
     max_batch_requests: int
     max_batch_bytes: int
     lease_s: float
+    max_batch_inputs: int = MAX_EMBEDDING_INPUTS
     submit_concurrency: int = 4
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 30.0
@@ -186,8 +187,12 @@ class WindowProcessor:
                 "db.existing_members", functools.partial(self._db, members.existing_members, self._engine, keys)
             )
             fresh = [r for r in requests if (r.request_id, r.attempt) not in existing]
+            limits = self._limits
             plan = plan_window(
-                fresh, max_requests=self._limits.max_batch_requests, max_bytes=self._limits.max_batch_bytes
+                fresh,
+                max_requests=limits.max_batch_requests,
+                max_bytes=limits.max_batch_bytes,
+                max_inputs=limits.max_batch_inputs,
             )
             await self._dead_letter([
                 dead_letter_for(sources[line.key], "too_large",

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import WorkerSettings, env_var
+from collator.planning import MAX_EMBEDDING_INPUTS
 
 __all__ = ["CollatorSettings"]
 
@@ -14,7 +15,7 @@ MAX_UPSTREAM_REQUESTS = 50_000
 MAX_UPSTREAM_BYTES = 200 * 1000 * 1000
 
 
-class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingSettings):
+class CollatorSettings(WorkerSettings):
     """Everything ``batch-gpt collator`` reads from the environment."""
 
     window_ms: int = Field(
@@ -32,13 +33,14 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         le=MAX_UPSTREAM_BYTES,
         validation_alias=env_var("BATCHGPT_MAX_BATCH_BYTES"),
     )
+    max_batch_embedding_inputs: int = Field(
+        default=MAX_EMBEDDING_INPUTS,
+        ge=1,
+        le=MAX_EMBEDDING_INPUTS,
+        validation_alias=env_var("BATCHGPT_MAX_BATCH_EMBEDDING_INPUTS"),
+    )
+    """Embedding inputs per embeddings batch, summed over its lines (a list input counts its items)."""
     submit_max_attempts: int = Field(default=8, ge=1, le=1000, validation_alias=env_var("BATCHGPT_SUBMIT_MAX_ATTEMPTS"))
-    token_limit_wait_seconds: float = Field(
-        default=60.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_WAIT_S")
-    )
-    token_limit_max_resubmits: int = Field(
-        default=10, ge=0, le=1000, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_MAX_RESUBMITS")
-    )
     window_max_requests: int = Field(
         default=100_000, ge=1, le=1_000_000, validation_alias=env_var("BATCHGPT_WINDOW_MAX_REQUESTS")
     )
@@ -59,9 +61,7 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         default=60.0, ge=0, le=3600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_MAX_S")
     )
     """Longest retry delay of the exponential backoff (a longer ``Retry-After`` from the server still wins)."""
-    submit_concurrency: int = Field(
-        default=4, ge=1, le=64, validation_alias=env_var("BATCHGPT_SUBMIT_CONCURRENCY")
-    )
+    submit_concurrency: int = Field(default=4, ge=1, le=64, validation_alias=env_var("BATCHGPT_SUBMIT_CONCURRENCY"))
     """How many batches one worker uploads and creates at the same time."""
     upstream_lookup_pages: int = Field(
         default=10, ge=1, le=1000, validation_alias=env_var("BATCHGPT_UPSTREAM_LOOKUP_PAGES")
@@ -81,7 +81,6 @@ class CollatorSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
     """Test hook: SIGKILL this process when it reaches this point (never set in production)."""
     test_crash_count: int = Field(default=1, ge=1, le=1_000_000, validation_alias=env_var("BATCHGPT_TEST_CRASH_COUNT"))
     """Test hook: crash the n-th time the point is reached."""
-    metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
 
     @property
     def window_seconds(self) -> float:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from ingress.admission.cache_policy import CacheMode
 
 __all__ = ["IngressSettings"]
 
@@ -24,7 +25,8 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISe
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(), validation_alias=env_var("BATCHGPT_API_KEYS")
     )
-    cache: Literal["on", "off"] = Field(default="on", validation_alias=env_var("BATCHGPT_CACHE"))
+    cache: CacheMode = Field(default="deterministic", validation_alias=env_var("BATCHGPT_CACHE"))
+    """``off``, ``deterministic`` (only answers that do not depend on sampling) or ``on``."""
     result_ttl_seconds: float = Field(default=7 * 86400, gt=0, validation_alias=env_var("BATCHGPT_RESULT_TTL_S"))
     max_pending_per_key: int = Field(default=100_000, ge=1, validation_alias=env_var("BATCHGPT_MAX_PENDING_PER_KEY"))
     reply_partition: int | None = Field(default=None, ge=0, validation_alias=env_var("BATCHGPT_REPLY_PARTITION"))

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
-from batchgpt.boot import BootFailed, flag_overrides, prepare_storage, run_until_signalled, serve_metrics, start
+from prometheus_client import CollectorRegistry
+
+from batchgpt.boot import flag_overrides, run_worker
 from resolver.app import run
 from resolver.metrics import ResolverMetrics
 from resolver.settings import ResolverSettings
 
 __all__ = ["main"]
 
-_FLAGS = {"metrics_port": "metrics_port", "poll_interval": "poll_interval_seconds",
-          "concurrency": "max_concurrent_batches"}
+_FLAGS = {
+    "metrics_port": "metrics_port",
+    "poll_interval": "poll_interval_seconds",
+    "concurrency": "max_concurrent_batches",
+}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -24,18 +30,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+async def _run(settings: ResolverSettings, registry: CollectorRegistry, stop: asyncio.Event) -> None:
+    await run(settings, stop=stop, metrics=ResolverMetrics(registry))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``batch-gpt resolver``; returns the exit status."""
     overrides = flag_overrides(_parse(list(sys.argv[1:] if argv is None else argv)), _FLAGS)
-    try:
-        settings = start(ResolverSettings, "resolver", overrides, upstream_key=lambda s: s.openai_api_key)
-        prepare_storage(settings, settings.database_url, "resolver")
-    except BootFailed as failed:
-        return failed.code
-    metrics = ResolverMetrics()
-    serve_metrics(settings.metrics_port, metrics.registry)
-    run_until_signalled(lambda stop: run(settings, stop=stop, metrics=metrics))
-    return 0
+    return run_worker(ResolverSettings, "resolver", overrides, _run)
 
 
 if __name__ == "__main__":

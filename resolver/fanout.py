@@ -19,6 +19,7 @@ from batchgpt.store.members import open_members
 from batchgpt.store.records import BatchRow, MemberRow
 from resolver.context import WorkerContext
 from resolver.errors import ResultLineError
+from resolver.isolation import blame_lines
 from resolver.results import line_outcome, line_usage, parse_line
 from resolver.verdicts import (
     Verdict,
@@ -69,8 +70,18 @@ async def _answer_failed(
             )
             await sink.add(member, verdict)
         return None
+    blame = blame_lines(batch.errors, line_count=batch.line_count)
+    if blame.isolating:
+        logger.info(
+            "batch failed validation because of some lines; resubmitting the others",
+            extra={"batch_id": batch.id, "blamed_lines": len(blame.by_line), "lines": batch.line_count},
+        )
+    max_resubmits = ctx.settings.isolation_max_resubmits
     for member in members:
-        await sink.add(member, failed_batch_verdict(batch.errors, line_no=member.line_no))
+        verdict = failed_batch_verdict(
+            blame, line_no=member.line_no, attempt=member.attempt, max_resubmits=max_resubmits
+        )
+        await sink.add(member, verdict)
     return None
 
 

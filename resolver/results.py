@@ -18,7 +18,8 @@ other error line (``response: null``)       502     the line's ``error.code``
 validation failure naming the member line   400     that line's ``errors.data`` code
 validation failure, batch-level, input      400     the batch error's code (model_not_found ...)
 validation failure, batch-level, system     502     the batch error's code (empty_file ...)
-validation failure naming other lines only  502     ``batch_failed`` (the first error quoted)
+validation failure naming other lines only  —       resubmitted (:mod:`resolver.isolation`), then:
+... resubmissions spent                     502     ``batch_failed`` (the first error quoted)
 failed batch without ``errors``             502     ``batch_failed``
 ``token_limit_exceeded`` after the retries  429     ``token_limit_exceeded``
 member in neither file (completed batch)    502     ``missing_result``
@@ -68,6 +69,9 @@ INPUT_ERROR_CODES = frozenset(
 )
 """Validation codes that blame the request's content (400); other batch-level codes are system failures (502)."""
 
+_MAX_REQUEST_ID = 128
+"""Longest provider request id kept (the ``results`` column's width)."""
+
 _CODE_STATUS = {
     "batch_expired": 504,
     "batch_cancelled": 409,
@@ -84,6 +88,8 @@ class Outcome:
     status: ReplyStatus
     status_code: int
     body: dict[str, Any]
+    upstream_request_id: str | None = None
+    """The provider's request id of the line that ran (its ``response.request_id``), when there is one."""
 
     @property
     def ok(self) -> bool:
@@ -100,6 +106,8 @@ class LineResult:
     body: dict[str, Any] | None
     error_code: str | None
     error_message: str | None
+    request_id: str | None = None
+    """``response.request_id``: the provider's id of the request the line ran as."""
 
     @property
     def unfinished(self) -> bool:
@@ -123,7 +131,9 @@ def parse_line(raw: str | bytes) -> LineResult | None:
         raise ResultLineError("result line has no custom_id")
     response = data.get("response")
     error = data.get("error")
-    status_code = body = None
+    status_code = body = request_id = None
+    if isinstance(response, dict) and isinstance(response.get("request_id"), str) and response["request_id"]:
+        request_id = response["request_id"][:_MAX_REQUEST_ID]
     if isinstance(response, dict) and isinstance(response.get("status_code"), int):
         status_code = int(response["status_code"])
         raw_body = response.get("body")
@@ -137,7 +147,7 @@ def parse_line(raw: str | bytes) -> LineResult | None:
     if isinstance(error, dict):
         error_code = str(error["code"]) if error.get("code") is not None else None
         error_message = str(error["message"]) if error.get("message") is not None else None
-    return LineResult(data["custom_id"], status_code, body, error_code, error_message)
+    return LineResult(data["custom_id"], status_code, body, error_code, error_message, request_id)
 
 
 def status_for_error_code(code: str | None) -> int:
@@ -166,12 +176,12 @@ def line_outcome(line: LineResult) -> Outcome:
     if line.status_code is not None:
         body = line.body or {}
         if 200 <= line.status_code < 300:
-            return Outcome(ReplyStatus.COMPLETED, line.status_code, body)
+            return Outcome(ReplyStatus.COMPLETED, line.status_code, body, line.request_id)
         if not isinstance(body.get("error"), dict):
             body = error_envelope(
                 f"The upstream request failed with HTTP {line.status_code}.", code=None, status_code=line.status_code
             )
-        return Outcome(ReplyStatus.FAILED, line.status_code, body)
+        return Outcome(ReplyStatus.FAILED, line.status_code, body, line.request_id)
     code = line.error_code or "batch_failed"
     message = line.error_message or f"The request failed upstream ({code})."
     return error_outcome(message, code=code)

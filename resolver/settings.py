@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import WorkerSettings, env_var
 
 __all__ = ["ResolverSettings"]
 
 
-class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingSettings):
+class ResolverSettings(WorkerSettings):
     """Everything ``batch-gpt resolver`` reads from the environment."""
 
     poll_interval_seconds: float = Field(
@@ -20,7 +20,6 @@ class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_RESOLVER_CONCURRENCY")
     )
     lease_seconds: float = Field(default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_RESOLVER_LEASE_S"))
-    metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
     poll_jitter_fraction: float = Field(default=0.1, ge=0, le=0.9, validation_alias=env_var("BATCHGPT_POLL_JITTER"))
     """Each poll interval is stretched or shrunk by up to this fraction, so batches do not poll in lockstep."""
     max_backoff_seconds: float = Field(
@@ -37,6 +36,12 @@ class ResolverSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingS
         default=10, ge=0, le=1000, validation_alias=env_var("BATCHGPT_TOKEN_LIMIT_MAX_RESUBMITS")
     )
     """Most attempts a request gets through ``token_limit_exceeded`` before it is answered 429."""
+    isolation_max_resubmits: int = Field(
+        default=3, ge=0, le=100, validation_alias=env_var("BATCHGPT_ISOLATION_MAX_RESUBMITS")
+    )
+    """Most attempts a request gets when its batch fails validation because of *other* lines (each one a new
+    batch without the lines blamed); once spent it is answered 502 ``batch_failed``. Bounds the loop of a line
+    that keeps landing next to bad lines."""
     fanout_chunk_size: int = Field(default=500, ge=1, le=50_000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNK"))
     """Replies published (and awaited) per chunk before their results are written to the database."""
     fanout_chunks_in_flight: int = Field(

@@ -3,8 +3,9 @@
 * a line that never ran (expired/cancelled): resubmitted with ``attempt + 1`` while
   ``attempt < retry_unfinished`` and the cancel was not the user's, else ``batch_expired`` / ``batch_cancelled``;
 * a member in neither file: unfinished after an expiry or a cancel, ``missing_result`` otherwise;
-* a batch that failed validation: the member's own ``errors.data`` entry (``line`` is 1-based), else the
-  batch-level reason (see the table in :mod:`resolver.results`);
+* a batch that failed validation: the member's own ``errors.data`` entry (``line`` is 1-based); when the
+  failure blames other lines only (:mod:`resolver.isolation`), resubmitted with ``attempt + 1`` while
+  ``attempt < max_resubmits``; else the batch-level reason (see the table in :mod:`resolver.results`);
 * ``token_limit_exceeded``: resubmitted while ``attempt < max_resubmits``, then 429;
 * a batch the collator could not submit (``submission_failed``, it never reached upstream): the
   upstream's 4xx and error when it rejected the batch, 429 ``upstream_rate_limited`` when it stayed
@@ -15,10 +16,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchgpt.replies import RESUBMIT, Resubmit
+from resolver.isolation import Blame
 from resolver.results import INPUT_ERROR_CODES, Outcome, error_outcome
 from schemas import BatchStatus, ReplyStatus
 from schemas.submission import SubmissionFailure
@@ -108,21 +110,24 @@ def submission_failed_verdict(failure: SubmissionFailure) -> Outcome:
     )
 
 
-def failed_batch_verdict(errors: Sequence[dict[str, Any]], *, line_no: int) -> Outcome:
-    """The reply of a member of a batch that failed (validation, system, or never submitted), ``line_no`` 0-based."""
-    failure = SubmissionFailure.from_errors(errors)
+def failed_batch_verdict(blame: Blame, *, line_no: int, attempt: int, max_resubmits: int) -> Verdict:
+    """The verdict for the member at ``line_no`` (0-based) of a batch that failed (validation, system, or never
+    submitted): its own ``errors.data`` entry (400); a resubmission when the failure isolates other lines and
+    ``attempt < max_resubmits``; else the batch-level reason (see :mod:`resolver.isolation`)."""
+    failure = SubmissionFailure.from_errors(blame.errors)
     if failure is not None:
         return submission_failed_verdict(failure)
-    own = [e for e in errors if e.get("line") == line_no + 1]
-    if own:
-        error = own[0]
+    own = blame.entry_for(line_no)
+    if own is not None:
         return error_outcome(
-            str(error.get("message") or "The request failed batch validation."),
-            code=str(error.get("code") or "invalid_request"),
+            str(own.get("message") or "The request failed batch validation."),
+            code=str(own.get("code") or "invalid_request"),
             status_code=400,
-            param=error.get("param") if isinstance(error.get("param"), str) else None,
+            param=_param(own),
         )
-    batch_level = [e for e in errors if e.get("line") is None]
+    if blame.isolating and attempt < max_resubmits:
+        return RESUBMIT
+    batch_level = [e for e in blame.errors if e.get("line") is None]
     if batch_level:
         error = batch_level[0]
         code = str(error.get("code") or "batch_failed")
@@ -131,14 +136,21 @@ def failed_batch_verdict(errors: Sequence[dict[str, Any]], *, line_no: int) -> O
             str(error.get("message") or "The batch failed upstream."),
             code=code,
             status_code=400 if blames_input else 502,
-            param=error.get("param") if isinstance(error.get("param"), str) else None,
+            param=_param(error),
         )
-    if errors:
-        first = errors[0]
+    if blame.errors:
+        first = blame.errors[0]
         message = (
             "The upstream batch failed validation because of other requests in it "
             f"(line {first.get('line')}: {first.get('message')})."
         )
+        if blame.isolating:
+            message += " Its resubmissions are spent."
     else:
         message = "The upstream batch failed without a reason."
     return error_outcome(message, code="batch_failed", status_code=502)
+
+
+def _param(error: Mapping[str, Any]) -> str | None:
+    param = error.get("param")
+    return param if isinstance(param, str) else None

@@ -98,6 +98,10 @@ class ReplyMessage(_Message):
     upstream_batch_id: str | None = None
     completed_at: float = Field(default_factory=_now)
     tenant: str | None = None
+    upstream_request_id: str | None = Field(
+        default=None,
+        description="The provider's request id of the batch line (its response.request_id), when there is one.",
+    )
 
 
 class RequestCounts(BaseModel):

@@ -2,24 +2,40 @@
 
 ``python scripts/local_postgres.py start`` prints ``BATCHGPT_TEST_POSTGRES_URL=…`` on success;
 ``stop`` stops it. When ``BATCHGPT_TEST_POSTGRES_URL`` is already set, ``start`` only echoes it.
-The cluster lives in ``.run/postgres`` and listens on 127.0.0.1 only.
+The cluster listens on 127.0.0.1 only. It lives in ``.run/postgres`` of the clone, except as root:
+the server then runs as the ``postgres`` user, who may not be able to enter the clone (a clone in
+``/root``, mode 700, or in a ``mktemp -d`` folder), so the cluster lives in a directory of its own
+under the system's temporary directory, owned by ``postgres`` and named after the clone and the port.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".run" / "postgres"
 PORT = int(os.environ.get("BATCHGPT_TEST_POSTGRES_PORT", "55432"))
 URL = f"postgresql+psycopg://postgres@127.0.0.1:{PORT}/postgres"
+
+
+def _home() -> Path:
+    """Where the cluster, its socket and its log live (see the module docstring for why root differs)."""
+    if os.geteuid() != 0:
+        return ROOT / ".run"
+    clone = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    return Path("/tmp" if Path("/tmp").is_dir() else tempfile.gettempdir()) / f"batchgpt-postgres-{clone}-{PORT}"
+
+
+HOME = _home()
+DATA = HOME / "postgres"
 
 
 def _bin(name: str) -> str:
@@ -55,7 +71,10 @@ def start() -> int:
     if _ready():
         sys.stdout.write(f"BATCHGPT_TEST_POSTGRES_URL={URL}\n")
         return 0
-    DATA.parent.mkdir(parents=True, exist_ok=True)
+    HOME.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        HOME.chmod(0o755)
+        shutil.chown(HOME, "postgres", "postgres")
     if not (DATA / "PG_VERSION").exists():
         shutil.rmtree(DATA, ignore_errors=True)
         DATA.mkdir(parents=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batchgpt.simulator import routes_admin, routes_batches, routes_files, routes_sync
+from batchgpt.simulator import routes_admin, routes_batches, routes_files, routes_models, routes_sync
 from batchgpt.simulator.clock import Clock
 from batchgpt.simulator.error_handlers import install_error_handlers
 from batchgpt.simulator.ids import new_request_id
@@ -41,14 +41,14 @@ def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> Fa
     """Build the simulator app; state lives in ``app.state.simulation`` (loaded from ``state_dir`` if set)."""
     app = FastAPI(
         title="batch-gpt simulator",
-        description="A local stand-in for OpenAI's Files + Batches API (and synchronous chat, embeddings).",
+        description="A local stand-in for OpenAI's Files + Batches API and its batchable endpoints.",
         docs_url="/_sim/docs",
         redoc_url=None,
         openapi_url="/_sim/openapi.json",
     )
     app.state.simulation = Simulation(settings, clock=clock)
     install_error_handlers(app)
-    for module in (routes_files, routes_batches, routes_sync, routes_admin):
+    for module in (routes_files, routes_batches, routes_sync, routes_models, routes_admin):
         app.include_router(module.router)
     app.add_middleware(_RequestIds)
     return app

@@ -3,9 +3,11 @@ time controls (force expiry, end a cancel)."""
 
 from __future__ import annotations
 
-from batchgpt.simulator.answers import CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT, outcome
+from batchgpt.simulator.answers import outcome
 from batchgpt.simulator.batch_views import batch_object, refresh
+from batchgpt.simulator.endpoints import BATCH_ENDPOINTS, SIMULATED_ENDPOINTS
 from batchgpt.simulator.errors import SimError, batch_not_found, file_not_found, invalid_request, missing_parameter
+from batchgpt.simulator.expiry import expiry_seconds
 from batchgpt.simulator.faults import BatchFault
 from batchgpt.simulator.ids import new_batch_id
 from batchgpt.simulator.lifecycle import Schedule, evaluate, line_offsets
@@ -17,9 +19,6 @@ from batchgpt.simulator.validation import ValidationResult, validate_batch_input
 
 __all__ = ["cancel_batch", "create_batch", "drain_cancel", "force_expire", "get_batch", "list_batches"]
 
-SUPPORTED_ENDPOINTS = (CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT)
-REAL_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
-
 
 def _check_request(body: object) -> tuple[str, str, dict[str, str] | None, int | None]:
     """(input_file_id, endpoint, metadata, output ttl) of a create request, or a 400 ``SimError``."""
@@ -29,16 +28,12 @@ def _check_request(body: object) -> tuple[str, str, dict[str, str] | None, int |
         if body.get(name) is None:
             raise missing_parameter(name)
     endpoint = body["endpoint"]
-    if endpoint not in SUPPORTED_ENDPOINTS:
-        listed = "', '".join(REAL_ENDPOINTS[:-1])
-        message = (
-            f"Invalid value: '{endpoint}'. Supported values are: '{listed}', and '{REAL_ENDPOINTS[-1]}'."
-        )
-        if endpoint in REAL_ENDPOINTS:
-            message = (
-                f"The simulator implements only '{CHAT_ENDPOINT}' and '{EMBEDDINGS_ENDPOINT}' "
-                f"(got '{endpoint}')."
-            )
+    if endpoint not in SIMULATED_ENDPOINTS:
+        listed = "', '".join(BATCH_ENDPOINTS[:-1])
+        message = f"Invalid value: '{endpoint}'. Supported values are: '{listed}', and '{BATCH_ENDPOINTS[-1]}'."
+        if endpoint in BATCH_ENDPOINTS:
+            simulated = "', '".join(SIMULATED_ENDPOINTS)
+            message = f"The simulator does not implement '{endpoint}'; it implements '{simulated}'."
         raise invalid_request(message, param="endpoint", code="invalid_value")
     if body["completion_window"] != "24h":
         raise invalid_request(
@@ -57,13 +52,9 @@ def _check_metadata(metadata: object) -> dict[str, str] | None:
     if metadata is None:
         return None
     if not isinstance(metadata, dict):
-        raise invalid_request(
-            "Invalid type for 'metadata': expected an object.", param="metadata", code="invalid_type"
-        )
+        raise invalid_request("Invalid type for 'metadata': expected an object.", param="metadata", code="invalid_type")
     if len(metadata) > 16:
-        raise invalid_request(
-            "Invalid 'metadata': too many keys (at most 16).", param="metadata", code="invalid_value"
-        )
+        raise invalid_request("Invalid 'metadata': too many keys (at most 16).", param="metadata", code="invalid_value")
     for key, value in metadata.items():
         if len(key) > 64:
             raise invalid_request(
@@ -98,19 +89,13 @@ def _check_ttl(body: dict[str, object]) -> int | None:
     raw = body.get("output_expires_after")
     if raw is None:
         return None
-    seconds = raw.get("seconds") if isinstance(raw, dict) else None
-    if (
-        not isinstance(raw, dict)
-        or raw.get("anchor") != "created_at"
-        or not isinstance(seconds, int)
-        or not 3600 <= seconds <= 2_592_000
-    ):
+    if not isinstance(raw, dict):
         raise invalid_request(
-            "Invalid 'output_expires_after': expected {'anchor': 'created_at', 'seconds': 3600..2592000}.",
+            "Invalid type for 'output_expires_after': expected an object.",
             param="output_expires_after",
-            code="invalid_value",
+            code="invalid_type",
         )
-    return seconds
+    return expiry_seconds(raw.get("anchor"), raw.get("seconds"), param="output_expires_after")
 
 
 def _enqueued_tokens(sim: Simulation, model: str | None, at: float) -> int:
@@ -147,14 +132,16 @@ def _outcome_errors(
 def _validate_input(sim: Simulation, input_file_id: str, endpoint: str) -> ValidationResult:
     content = sim.store.contents.get(input_file_id)
     if content is None:
-        message = (
-            f"Cannot find file {input_file_id}, or organization org-simulator does not have access to it."
-        )
+        message = f"Cannot find file {input_file_id}, or organization org-simulator does not have access to it."
         return ValidationResult(
             errors=[{"code": "invalid_request", "message": message, "param": "file_id", "line": None}]
         )
     return validate_batch_input(
-        content, endpoint=endpoint, model_known=sim.model_known, max_lines=sim.settings.max_lines
+        content,
+        endpoint=endpoint,
+        model_known=sim.model_known,
+        max_lines=sim.settings.max_lines,
+        max_embedding_inputs=sim.settings.max_embedding_inputs,
     )
 
 

@@ -3,6 +3,7 @@ and render the Batch object with every field the real API emits (nulls included)
 
 from __future__ import annotations
 
+from batchgpt.simulator.expiry import BATCH_FILE_TTL_SECONDS
 from batchgpt.simulator.file_service import add_output_file
 from batchgpt.simulator.lifecycle import Snapshot, evaluate
 from batchgpt.simulator.records import BatchRecord
@@ -10,8 +11,6 @@ from batchgpt.simulator.results import request_counts, result_lines, tally, usag
 from batchgpt.simulator.simulation import Simulation
 
 __all__ = ["advance_all", "batch_object", "refresh"]
-
-OUTPUT_TTL_SECONDS = 30 * 24 * 3600
 
 
 def _terminal_time(snapshot: Snapshot) -> float:
@@ -25,7 +24,7 @@ def _write_results(sim: Simulation, record: BatchRecord, snapshot: Snapshot) -> 
     if snapshot.status != "failed":
         lines = result_lines(record, snapshot)
         created_at = int(_terminal_time(snapshot))
-        ttl = record.output_expires_after_seconds or OUTPUT_TTL_SECONDS
+        ttl = record.output_expires_after_seconds or BATCH_FILE_TTL_SECONDS
         if lines.output:
             record.output_file_id = add_output_file(
                 sim=sim,

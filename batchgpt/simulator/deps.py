@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from batchgpt.simulator.batch_views import advance_all
 from batchgpt.simulator.errors import invalid_request, status_error, unauthorized
+from batchgpt.simulator.file_service import purge_expired_files
 from batchgpt.simulator.simulation import Simulation
 
 __all__ = ["JsonBody", "SimDep", "guard", "read_json"]
@@ -34,7 +35,7 @@ def guard(route: str) -> Any:
     """Dependency for ``/v1`` routes: count the call, check the Bearer key, fire any armed HTTP fault.
 
     It then brings every unfinished batch up to the clock: the lifecycle is evaluated lazily, on every
-    call, so result files exist whichever route is read first.
+    call, so result files exist whichever route is read first; and files past ``expires_at`` are deleted.
     """
 
     async def _guard(request: Request, sim: SimDep) -> None:
@@ -57,6 +58,7 @@ def guard(route: str) -> Any:
                 retry_after_seconds=fault.retry_after_seconds,
             )
         advance_all(sim)
+        purge_expired_files(sim)
 
     return Depends(_guard)
 

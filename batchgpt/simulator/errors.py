@@ -17,6 +17,7 @@ __all__ = [
     "invalid_request",
     "missing_parameter",
     "model_not_found",
+    "out_of_range",
     "retry_headers",
     "status_error",
     "unauthorized",
@@ -63,8 +64,22 @@ def invalid_request(message: str, *, param: str | None = None, code: str | None 
 
 def missing_parameter(name: str) -> SimError:
     """400 ``missing_required_parameter`` naming ``name``."""
+    return invalid_request(f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+
+
+def out_of_range(param: str, value: int, low: int, high: int) -> SimError | None:
+    """400 ``integer_below_min_value`` / ``integer_above_max_value`` when ``value`` is outside ``low..high``."""
+    if value < low:
+        relation, code = f">= {low}", "integer_below_min_value"
+    elif value > high:
+        relation, code = f"<= {high}", "integer_above_max_value"
+    else:
+        return None
+    bound = "below minimum" if code == "integer_below_min_value" else "above maximum"
     return invalid_request(
-        f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+        f"Invalid '{param}': integer {bound} value. Expected a value {relation}, but got {value} instead.",
+        param=param,
+        code=code,
     )
 
 

@@ -40,7 +40,12 @@ ROUTES: tuple[str, ...] = (  # the route names also used by the stats
     "batches.cancel",
     "batches.list",
     "chat.completions",
+    "responses",
+    "completions",
     "embeddings",
+    "moderations",
+    "models.list",
+    "models.retrieve",
 )
 
 

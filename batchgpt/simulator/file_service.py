@@ -1,19 +1,24 @@
-"""The Files API operations: upload checks, listing with cursors, retrieval and deletion."""
+"""The Files API operations: upload checks, listing with cursors, retrieval and deletion, and expiry.
+
+A file with ``expires_at`` is deleted once the simulator's clock reaches it (``purge_expired_files``
+runs before every ``/v1`` call), so retrieve, content and delete answer 404 and listings leave it out.
+``purpose=batch`` uploads expire after 30 days unless ``expires_after`` says otherwise.
+"""
 
 from __future__ import annotations
 
 import json
 
 from batchgpt.simulator.errors import file_not_found, invalid_request
+from batchgpt.simulator.expiry import BATCH_FILE_TTL_SECONDS
 from batchgpt.simulator.ids import new_file_id
 from batchgpt.simulator.paging import cursor_page
 from batchgpt.simulator.records import FileRecord
 from batchgpt.simulator.simulation import Simulation
 
-__all__ = ["UPLOAD_PURPOSES", "delete_file", "get_file", "list_files", "upload_file"]
+__all__ = ["UPLOAD_PURPOSES", "delete_file", "get_file", "list_files", "purge_expired_files", "upload_file"]
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-BATCH_FILE_TTL_SECONDS = 30 * 24 * 3600
 _BAD_FORMAT = "Invalid file format for Batch API. Must be .jsonl"
 
 
@@ -33,9 +38,7 @@ def upload_file(
     """Check and store an uploaded file; raise a 400 ``SimError`` where the real API refuses it."""
     if purpose not in UPLOAD_PURPOSES:
         raise invalid_request(
-            f"Invalid value: '{purpose}'. Supported values are: "
-            + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
-            + ".",
+            f"Invalid value: '{purpose}'. Supported values are: " + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES) + ".",
             param="purpose",
             code="invalid_value",
         )
@@ -69,9 +72,7 @@ def upload_file(
     return record
 
 
-def add_output_file(
-    *, sim: Simulation, filename: str, content: bytes, created_at: int, ttl_seconds: int
-) -> str:
+def add_output_file(*, sim: Simulation, filename: str, content: bytes, created_at: int, ttl_seconds: int) -> str:
     """Store a batch result file (purpose ``batch_output``); return its id."""
     record = FileRecord(
         id=new_file_id(),
@@ -84,6 +85,14 @@ def add_output_file(
     )
     sim.store.add_file(record, content)
     return record.id
+
+
+def purge_expired_files(sim: Simulation) -> None:
+    """Delete every file whose ``expires_at`` the clock has reached."""
+    now = sim.clock.now()
+    for record in list(sim.store.files.values()):
+        if record.expires_at is not None and record.expires_at <= now:
+            sim.store.delete_file(record.id)
 
 
 def get_file(*, sim: Simulation, file_id: str) -> FileRecord:
@@ -101,9 +110,7 @@ def delete_file(*, sim: Simulation, file_id: str) -> dict[str, object]:
     return {"id": file_id, "object": "file", "deleted": True}
 
 
-def list_files(
-    *, sim: Simulation, purpose: str | None, limit: int, order: str, after: str | None
-) -> dict[str, object]:
+def list_files(*, sim: Simulation, purpose: str | None, limit: int, order: str, after: str | None) -> dict[str, object]:
     """A cursor page of files, newest first unless ``order='asc'``."""
     records = sorted(sim.store.files.values(), key=lambda f: f.seq, reverse=(order != "asc"))
     if purpose:

@@ -1,7 +1,8 @@
 """Batch results, purely from a record and a snapshot: request counts, usage, output and error file lines.
 
 * A finished line answered 2xx goes to the output file; a finished line answered 4xx/5xx goes to the
-  error file with ``response`` set and ``error: null``.
+  error file with ``response`` set and ``error: null``. Every ``response`` carries ``status_code``,
+  ``request_id`` (``req_`` + 32 hex, fixed per batch and custom_id) and ``body``, the endpoint's object.
 * Lines never run go to the error file with ``response: null``: ``batch_expired`` after an expiry, and
   ``batch_cancelled`` after a cancel only when the record asks for it (default: left out).
 * Lines are shuffled with the record's seed unless it has none.
@@ -115,7 +116,7 @@ def result_lines(record: BatchRecord, snapshot: Snapshot) -> ResultLines:
             )
             entry["response"] = {
                 "status_code": result.status_code,
-                "request_id": derived_hex(seed + ":request"),
+                "request_id": "req_" + derived_hex(seed + ":request"),
                 "body": result.body,
             }
             entry["error"] = None

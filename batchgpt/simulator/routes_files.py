@@ -1,4 +1,5 @@
-"""``/v1/files`` routes: upload (multipart), list, retrieve, content (with optional slow download), delete."""
+"""``/v1/files`` routes: upload (multipart, with ``expires_after``), list, retrieve, content (with optional
+slow download), delete. An expired file is gone: 404 like a deleted one (``file_service``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from batchgpt.simulator.deps import SimDep, guard
-from batchgpt.simulator.errors import invalid_request, missing_parameter
+from batchgpt.simulator.errors import missing_parameter
+from batchgpt.simulator.expiry import expiry_seconds
 from batchgpt.simulator.file_service import delete_file, get_file, list_files, upload_file
 
 __all__ = ["router"]
@@ -23,17 +25,7 @@ def _expires_after(form: Mapping[str, object]) -> int | None:
     anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
     if anchor is None and seconds is None:
         return None
-    try:
-        value = int(str(seconds))
-    except ValueError:
-        value = -1
-    if anchor != "created_at" or not 3600 <= value <= 2_592_000:
-        raise invalid_request(
-            "Invalid 'expires_after': expected anchor 'created_at' and seconds between 3600 and 2592000.",
-            param="expires_after",
-            code="invalid_value",
-        )
-    return value
+    return expiry_seconds(anchor, seconds, param="expires_after")
 
 
 @router.post("", dependencies=[guard("files.create")])

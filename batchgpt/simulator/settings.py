@@ -25,6 +25,13 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "text-embedding-3-small",
     "text-embedding-3-large",
     "text-embedding-ada-002",
+    "gpt-3.5-turbo-instruct",
+    "davinci-002",
+    "babbage-002",
+    "omni-moderation-latest",
+    "omni-moderation-2024-09-26",
+    "text-moderation-latest",
+    "text-moderation-stable",
 )
 
 # Fields that ``POST /_sim/config`` may change while the simulator runs. Batches keep the
@@ -39,6 +46,7 @@ LIVE_FIELDS: frozenset[str] = frozenset(
         "slow_line_seconds",
         "max_lines",
         "max_bytes",
+        "max_embedding_inputs",
         "known_models",
         "accept_any_model",
         "shuffle_output",
@@ -87,6 +95,8 @@ class SimulatorSettings(BaseModel):
     """Most lines (requests) one batch input file may hold (``too_many_tasks`` above it)."""
     max_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     """Largest batch input file accepted at upload."""
+    max_embedding_inputs: int = Field(default=50_000, ge=1)
+    """Most embedding inputs one ``/v1/embeddings`` batch may hold in total (``too_many_tasks`` above it)."""
     known_models: tuple[str, ...] = DEFAULT_MODELS
     """Models the Batch API and the synchronous endpoints accept (comma-separated in env/flags)."""
     accept_any_model: bool = False
@@ -118,7 +128,7 @@ class SimulatorSettings(BaseModel):
     download_delay_seconds: float = Field(default=0.0, ge=0)
     """Delay before every ``GET /v1/files/{id}/content`` answer."""
     sync_delay_seconds: float = Field(default=0.0, ge=0)
-    """Delay before every synchronous chat/embeddings answer (benchmark baseline latency)."""
+    """Delay before every synchronous answer (chat, responses, completions, embeddings, moderations)."""
     faults: tuple[FaultSpec, ...] = ()
     """Faults armed at start (a JSON list in env/flags); see ``simulator.faults``."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["chat_prompt_tokens", "text_tokens"]
+__all__ = ["chat_prompt_tokens", "input_tokens", "text_tokens", "usage_counts"]
 
 
 def text_tokens(text: str) -> int:
@@ -36,3 +36,25 @@ def chat_prompt_tokens(messages: object) -> int:
         if isinstance(name, str):
             total += text_tokens(name)
     return total
+
+
+def input_tokens(raw: object) -> int:
+    """Tokens of an ``input``/``prompt``: a string, a token array, or a list of either (arrays count their
+    tokens)."""
+    items = raw if isinstance(raw, list) and not all(isinstance(x, int) for x in raw) else [raw]
+    total = 0
+    for item in items:
+        if isinstance(item, list):
+            total += len(item)
+        elif isinstance(item, str):
+            total += text_tokens(item)
+    return total
+
+
+def usage_counts(prompt_tokens: int, completion_tokens: int) -> dict[str, object]:
+    """A completion's ``usage``: ``prompt_tokens``, ``completion_tokens`` and their ``total_tokens``."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }

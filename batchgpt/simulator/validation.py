@@ -3,9 +3,10 @@
 One ``errors.data`` entry per offending line, all of them (one bad line fails the whole batch and no
 request runs). Codes follow what the real service reports: ``empty_file``, ``too_many_tasks``,
 ``invalid_json_line``, ``missing_required_parameter``, ``invalid_url``, ``streaming_unsupported``,
-``invalid_request`` (missing model/messages/input, bad method or body), ``model_not_found``,
-``duplicate_custom_id`` and ``model_mismatch``. Per-request problems the model itself would reject
-(say a bad ``temperature``) are *not* checked here: they run and come back as 4xx lines.
+``invalid_request`` (missing model or the endpoint's main field: messages, input or prompt; bad method
+or body), ``model_not_found``, ``duplicate_custom_id`` and ``model_mismatch``, and the code a line's
+``[sim:invalid=code]`` marker names. Per-request problems the model itself would reject (say a bad
+``temperature``) are *not* checked here: they run and come back as 4xx lines.
 """
 
 from __future__ import annotations
@@ -14,12 +15,33 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from batchgpt.simulator.answers import EMBEDDINGS_ENDPOINT
-from batchgpt.simulator.markers import embedding_inputs
+from batchgpt.simulator.endpoints import (
+    CHAT_ENDPOINT,
+    COMPLETIONS_ENDPOINT,
+    EMBEDDINGS_ENDPOINT,
+    MODERATIONS_ENDPOINT,
+    RESPONSES_ENDPOINT,
+)
+from batchgpt.simulator.markers import markers_of
+from batchgpt.simulator.request_text import embedding_inputs
 
 __all__ = ["BatchLine", "ValidationResult", "validate_batch_input"]
 
 MAX_EMBEDDING_INPUTS = 50_000
+_API_NAMES = {
+    CHAT_ENDPOINT: "Chat Completions",
+    RESPONSES_ENDPOINT: "Responses",
+    COMPLETIONS_ENDPOINT: "Completions",
+    EMBEDDINGS_ENDPOINT: "Embeddings",
+    MODERATIONS_ENDPOINT: "Moderations",
+}
+_MAIN_FIELDS = {
+    RESPONSES_ENDPOINT: "input",
+    COMPLETIONS_ENDPOINT: "prompt",
+    EMBEDDINGS_ENDPOINT: "input",
+    MODERATIONS_ENDPOINT: "input",
+}
+"""The field each endpoint's body must have (chat: ``messages``)."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +114,9 @@ def _check_line(
     if not isinstance(body, dict):
         return parsed, _error("invalid_request", "The body must be a JSON object.", line=number, param="body")
     if body.get("stream") is True:
-        kind = "Embeddings" if endpoint == EMBEDDINGS_ENDPOINT else "Chat Completions"
         return parsed, _error(
             "streaming_unsupported",
-            f"{kind}: Streaming is not supported in the Batch API.",
+            f"{_API_NAMES.get(endpoint, 'Chat Completions')}: Streaming is not supported in the Batch API.",
             line=number,
             param="body.stream",
         )
@@ -104,13 +125,10 @@ def _check_line(
         return parsed, _error(
             "invalid_request", "Model parameter is required.", line=number, param="body.model"
         )
-    if endpoint == EMBEDDINGS_ENDPOINT and body.get("input") is None:
+    main = _MAIN_FIELDS.get(endpoint, "messages")
+    if body.get(main) is None:
         return parsed, _error(
-            "invalid_request", "Input parameter is required.", line=number, param="body.input"
-        )
-    if endpoint != EMBEDDINGS_ENDPOINT and body.get("messages") is None:
-        return parsed, _error(
-            "invalid_request", "Messages parameter is required.", line=number, param="body.messages"
+            "invalid_request", f"{main.capitalize()} parameter is required.", line=number, param=f"body.{main}"
         )
     if not model_known(model):
         return parsed, _error(
@@ -118,6 +136,11 @@ def _check_line(
             f"The provided model '{model}' is not supported by the Batch API.",
             line=number,
             param="body.model",
+        )
+    invalid_code = markers_of(endpoint, body).invalid_code
+    if invalid_code is not None:
+        return parsed, _error(
+            invalid_code, "This request is invalid (a [sim:invalid] marker).", line=number, param="body"
         )
     return parsed, None
 
@@ -128,6 +151,7 @@ def validate_batch_input(
     endpoint: str,
     model_known: Callable[[str], bool],
     max_lines: int,
+    max_embedding_inputs: int = MAX_EMBEDDING_INPUTS,
 ) -> ValidationResult:
     """Validate a batch input file for ``endpoint``; collect every line's error."""
     text = data.decode("utf-8", errors="replace")
@@ -178,12 +202,12 @@ def validate_batch_input(
         if endpoint == EMBEDDINGS_ENDPOINT:
             inputs += len(embedding_inputs(body))
         result.lines.append(BatchLine(line=number, custom_id=custom_id, body=body))
-    if inputs > MAX_EMBEDDING_INPUTS:
+    if inputs > max_embedding_inputs:
         result.errors.append(
             _error(
                 "too_many_tasks",
                 f"The batch contains {inputs} embedding inputs; "
-                f"the limit is {MAX_EMBEDDING_INPUTS} per batch.",
+                f"the limit is {max_embedding_inputs} per batch.",
                 line=None,
             )
         )

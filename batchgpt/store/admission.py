@@ -2,10 +2,14 @@
 group of submissions.
 
 For each submission the transaction finds the request it must reuse (same tenant and
-``Idempotency-Key``; else the newest identical request still in flight, or a finished one when the
-caller may be served a stored result) or, when there is none, inserts its ``requests`` row as
-``queued``. Looking up and inserting under one lock makes identical first sends through different
-replicas or workers resolve to one request:
+``Idempotency-Key``; else, for an SDK retry, the newest identical request, under way or finished;
+else, when the caller may be served a stored result, the newest identical request that completed, or
+one under way whose result the caller's replica may have just delivered)
+or, when there is none, inserts its ``requests`` row as ``queued``. A fresh call that the cache may
+not serve looks nothing up: it is a new request (a new sample).
+
+Looking up and inserting under one lock makes an SDK retry (or a re-used key) that arrives through
+another replica or worker at the same instant as its first send resolve to one request:
 
 * PostgreSQL: a transaction-scoped advisory lock per fingerprint and per idempotency key, taken
   in sorted order (no deadlock between two groups);
@@ -32,7 +36,18 @@ from batchgpt.store.requests import COLUMNS
 from batchgpt.store.tables import requests
 from schemas.status import RequestState
 
-__all__ = ["ADMITTED", "NOT_FOUND", "Admission", "Admitted", "NotFound", "Outcome", "Reuse", "admit_group", "choose"]
+__all__ = [
+    "ADMITTED",
+    "NOT_FOUND",
+    "Admission",
+    "Admitted",
+    "Identical",
+    "NotFound",
+    "Outcome",
+    "Reuse",
+    "admit_group",
+    "choose",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +62,15 @@ class Admission:
     idempotency_key: str | None
     received_at: float
     since: float  # identical requests received before this are not reused
-    serve_stored: bool  # a finished identical request may answer this one (cache on, no key)
+    serve_stored: bool  # a completed identical request may answer this one (the cache allows it, no key)
     may_reuse: bool = True  # False: insert without looking (the one found could not serve)
     may_insert: bool = True  # False: only look (the tenant is at its pending cap)
+    reattach: bool = False  # an SDK retry: attach to the newest identical request, under way or finished
+
+    @property
+    def looks_by_fingerprint(self) -> bool:
+        """Whether an identical request may serve this submission at all."""
+        return self.may_reuse and (self.reattach or self.serve_stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +78,7 @@ class Reuse:
     """An existing request this submission must attach to, or whose stored result may answer it."""
 
     row: RequestRow
-    via: str  # "idempotency_key" or "fingerprint"
+    via: str  # "idempotency_key", "fingerprint" (an SDK retry) or "cache" (a completed identical request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +96,32 @@ NOT_FOUND = NotFound()
 Outcome = Reuse | Admitted | NotFound
 
 
-def choose(item: Admission, by_key: RequestRow | None, by_print: RequestRow | None) -> Reuse | None:
+@dataclass(slots=True)
+class Identical:
+    """The identical requests of one fingerprint that may serve: the newest, and the newest that completed."""
+
+    newest: RequestRow
+    completed: RequestRow | None
+
+
+def choose(item: Admission, by_key: RequestRow | None, identical: Identical | None) -> Reuse | None:
     """What to do with ``item`` given the rows found for its key and its fingerprint (None: insert it)."""
     if not item.may_reuse:
         return None
     if by_key is not None:
         return Reuse(by_key, "idempotency_key")
-    if by_print is None or by_print.received_at < item.since:
+    if identical is None:
         return None
-    if not by_print.final or item.serve_stored:
-        return Reuse(by_print, "fingerprint")
+    newest, completed = identical.newest, identical.completed
+    if item.reattach and newest.received_at >= item.since:
+        return Reuse(newest, "fingerprint")
+    if not item.serve_stored:
+        return None
+    if completed is not None and completed.received_at >= item.since:
+        return Reuse(completed, "cache")
+    if not newest.final and newest.received_at >= item.since:
+        # its result may have been delivered a moment ago, before its row says so: the caller checks
+        return Reuse(newest, "cache")
     return None
 
 
@@ -105,23 +142,34 @@ def _lock(conn: Connection, items: Sequence[Admission]) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _newest_by_fingerprint(conn: Connection, items: Sequence[Admission]) -> dict[str, RequestRow]:
+def _newer(row: RequestRow, current: RequestRow | None) -> bool:
+    return current is None or row.received_at > current.received_at
+
+
+def _identical_by_fingerprint(conn: Connection, items: Sequence[Admission]) -> dict[str, Identical]:
     by_tenant: dict[str, set[str]] = defaultdict(set)
     for item in items:
-        if item.may_reuse:
+        if item.looks_by_fingerprint:
             by_tenant[item.tenant].add(item.fingerprint)
+    if not by_tenant:
+        return {}
     since = min(item.since for item in items)
-    newest: dict[str, RequestRow] = {}
+    found: dict[str, Identical] = {}
     for tenant, prints in by_tenant.items():
         query = select(*COLUMNS).where(
             requests.c.tenant == tenant, requests.c.fingerprint.in_(prints), requests.c.received_at >= since
         )
-        for found in conn.execute(query):
-            row = RequestRow(*found)
-            current = newest.get(row.fingerprint or "")
-            if current is None or row.received_at > current.received_at:
-                newest[row.fingerprint or ""] = row
-    return newest
+        for columns in conn.execute(query):
+            row = RequestRow(*columns)
+            key = row.fingerprint or ""
+            current = found.get(key)
+            if current is None:
+                current = found[key] = Identical(row, None)
+            elif _newer(row, current.newest):
+                current.newest = row
+            if row.state == RequestState.COMPLETED.value and _newer(row, current.completed):
+                current.completed = row
+    return found
 
 
 def _by_key(conn: Connection, items: Sequence[Admission]) -> dict[tuple[str, str], RequestRow]:
@@ -157,13 +205,13 @@ def _insert_values(item: Admission) -> dict[str, object]:
 def _admit_in_one_transaction(engine: Engine, items: Sequence[Admission]) -> list[Outcome]:
     with engine.begin() as conn:
         _lock(conn, items)
-        newest = _newest_by_fingerprint(conn, items)
+        identical = _identical_by_fingerprint(conn, items)
         keyed = _by_key(conn, items)
         outcomes: list[Outcome] = []
         inserts: list[dict[str, object]] = []
         for item in items:
             by_key = keyed.get((item.tenant, item.idempotency_key)) if item.idempotency_key else None
-            reuse = choose(item, by_key, newest.get(item.fingerprint))
+            reuse = choose(item, by_key, identical.get(item.fingerprint))
             if reuse is not None:
                 outcomes.append(reuse)
             elif not item.may_insert:
@@ -172,10 +220,16 @@ def _admit_in_one_transaction(engine: Engine, items: Sequence[Admission]) -> lis
                 values = _insert_values(item)
                 inserts.append(values)
                 row = RequestRow(
-                    item.request_id, item.tenant, item.endpoint, item.fingerprint, RequestState.QUEUED.value, None,
+                    item.request_id,
+                    item.tenant,
+                    item.endpoint,
+                    item.fingerprint,
+                    RequestState.QUEUED.value,
+                    None,
                     item.received_at,
                 )
-                newest[item.fingerprint] = row  # an identical submission later in this group attaches to it
+                earlier = identical.get(item.fingerprint)  # an SDK retry later in this group attaches to it
+                identical[item.fingerprint] = Identical(row, earlier.completed if earlier is not None else None)
                 if item.idempotency_key is not None:
                     keyed[(item.tenant, item.idempotency_key)] = row
                 outcomes.append(ADMITTED)

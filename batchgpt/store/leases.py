@@ -37,34 +37,27 @@ def _lease_free(now: float) -> Any:
 
 
 # ----------------------------------------------------------------------------- the collator's pending batches
-def claim_pending(engine: Engine, batch_id: str, *, owner: str, now: float, lease_s: float) -> bool:
-    """Take (or renew) the lease on a pending batch; False when another live worker holds it."""
+def _update_pending(engine: Engine, batch_id: str, lease_held: Any, **values: Any) -> bool:
+    """Set ``values`` on the batch while it is pending and ``lease_held`` is true of it; whether it was."""
     with engine.begin() as conn:
         result = conn.execute(
             update(batches)
-            .where(
-                batches.c.id == batch_id,
-                batches.c.status == BatchStatus.PENDING.value,
-                or_(_lease_free(now), batches.c.lease_owner == owner),
-            )
-            .values(lease_owner=owner, lease_expires_at=now + lease_s)
+            .where(batches.c.id == batch_id, batches.c.status == BatchStatus.PENDING.value, lease_held)
+            .values(**values)
         )
         return result.rowcount == 1
+
+
+def claim_pending(engine: Engine, batch_id: str, *, owner: str, now: float, lease_s: float) -> bool:
+    """Take (or renew) the lease on a pending batch; False when another live worker holds it."""
+    held_by_nobody_else = or_(_lease_free(now), batches.c.lease_owner == owner)
+    return _update_pending(engine, batch_id, held_by_nobody_else, lease_owner=owner, lease_expires_at=now + lease_s)
 
 
 def renew_pending(engine: Engine, batch_id: str, *, owner: str, now: float, lease_s: float, attempts: int) -> bool:
     """Extend our lease on a pending batch and record the attempt count; False when we lost the lease."""
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(batches)
-            .where(
-                batches.c.id == batch_id,
-                batches.c.status == BatchStatus.PENDING.value,
-                batches.c.lease_owner == owner,
-            )
-            .values(lease_expires_at=now + lease_s, submit_attempts=attempts)
-        )
-        return result.rowcount == 1
+    held_by_us = batches.c.lease_owner == owner
+    return _update_pending(engine, batch_id, held_by_us, lease_expires_at=now + lease_s, submit_attempts=attempts)
 
 
 def stale_pending(engine: Engine, *, now: float, limit: int = 100) -> list[str]:
@@ -165,9 +158,7 @@ def next_due_at(engine: Engine) -> float | None:
     """The earliest time an open batch may become claimable (``None`` when there is none)."""
     with engine.connect() as conn:
         free = conn.execute(
-            select(func.min(func.coalesce(batches.c.next_poll_at, 0.0))).where(
-                _open(), batches.c.lease_owner.is_(None)
-            )
+            select(func.min(func.coalesce(batches.c.next_poll_at, 0.0))).where(_open(), batches.c.lease_owner.is_(None))
         ).scalar()
         leased = conn.execute(
             select(func.min(batches.c.lease_expires_at)).where(_open(), batches.c.lease_owner.is_not(None))

@@ -123,6 +123,8 @@ class ResultRow:
     status_code: int
     body: str
     completed_at: float
+    upstream_request_id: str | None = None
+    """The provider's ``response.request_id`` of the batch line, when there is one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class StoredResult:
     request_id: str
     status_code: int
     body: str
+    upstream_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

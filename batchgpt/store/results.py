@@ -4,6 +4,7 @@ the HTTP API serves from; ``purge_expired`` drops old results and finished reque
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
@@ -46,6 +47,7 @@ def store_answers(
                     "upstream_batch_id": upstream_batch_id,
                     "completed_at": r.completed_at,
                     "expires_at": None,
+                    "upstream_request_id": r.upstream_request_id,
                 }
                 for r in rows
             ],
@@ -57,16 +59,23 @@ def store_answers(
             move_states(conn, ids, state, now=now)
 
 
+_SERVED = (results.c.request_id, results.c.status_code, results.c.body, results.c.upstream_request_id)
+"""The columns of a :class:`StoredResult`."""
+
+
+def _served(row: Any) -> StoredResult:
+    """A row of :data:`_SERVED` columns as a :class:`StoredResult`."""
+    return StoredResult(row.request_id, int(row.status_code), row.body, row.upstream_request_id)
+
+
 def get_result(engine: Engine, *, request_id: str, tenant: str | None = None) -> StoredResult | None:
     """The stored result of ``request_id`` (restricted to ``tenant`` when given)."""
-    query = select(results.c.request_id, results.c.status_code, results.c.body, results.c.tenant).where(
-        results.c.request_id == request_id
-    )
+    query = select(*_SERVED, results.c.tenant).where(results.c.request_id == request_id)
     with engine.connect() as conn:
         found = conn.execute(query).first()
     if found is None or (tenant is not None and (found.tenant or "default") != tenant):
         return None
-    return StoredResult(found.request_id, int(found.status_code), found.body)
+    return _served(found)
 
 
 def find_results(engine: Engine, request_ids: Iterable[str]) -> list[StoredResult]:
@@ -74,10 +83,8 @@ def find_results(engine: Engine, request_ids: Iterable[str]) -> list[StoredResul
     found: list[StoredResult] = []
     with engine.connect() as conn:
         for part in chunks(list(request_ids)):
-            query = select(results.c.request_id, results.c.status_code, results.c.body).where(
-                results.c.request_id.in_(part)
-            )
-            found.extend(StoredResult(r.request_id, int(r.status_code), r.body) for r in conn.execute(query))
+            query = select(*_SERVED).where(results.c.request_id.in_(part))
+            found.extend(_served(r) for r in conn.execute(query))
     return found
 
 

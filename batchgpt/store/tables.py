@@ -5,7 +5,8 @@
 * ``batch_members``: which request (at which attempt) is which line of which batch;
   ``UNIQUE(request_id, attempt)`` is what makes a second upstream line for a request impossible.
 * ``requests``: each accepted request's state as the HTTP API reports it, with its dedupe keys.
-* ``results``: each request's terminal outcome (the reply), served by id until it expires.
+* ``results``: each request's terminal outcome (the reply, with the provider's request id of its batch
+  line when there is one), served by id until it expires.
 
 Times are Unix seconds (floats), the same clock as the topic messages.
 """
@@ -119,5 +120,6 @@ results = Table(
     Column("upstream_batch_id", String(128), nullable=True),
     Column("completed_at", Float, nullable=False),
     Column("expires_at", Float, nullable=True),
+    Column("upstream_request_id", String(128), nullable=True),
     Index("ix_results_expires_at", "expires_at"),
 )

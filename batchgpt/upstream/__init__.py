@@ -49,8 +49,14 @@ __all__ = [
 
 
 def make_upstream(settings: OpenAISettings, *, lookup_pages: int = 10) -> Upstream:
-    """The upstream provider for ``settings`` (today always OpenAI); nothing connects until the first call.
+    """The upstream provider for ``settings`` (today always OpenAI), its files set to expire as configured;
+    nothing connects until the first call.
 
     :raises ValueError: ``OPENAI_API_KEY`` is not set.
     """
-    return OpenAIUpstream(make_openai_client(settings), lookup_pages=lookup_pages)
+    return OpenAIUpstream(
+        make_openai_client(settings),
+        lookup_pages=lookup_pages,
+        input_expires_s=settings.input_file_expires_seconds,
+        output_expires_s=settings.output_file_expires_seconds,
+    )

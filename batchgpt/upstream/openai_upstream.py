@@ -1,9 +1,10 @@
 """The OpenAI Files + Batches API behind :class:`~batchgpt.upstream.provider.Upstream`.
 
-A batch's input is uploaded as ``<batch id>.jsonl`` (``purpose=batch``) and the batch is created with
-metadata ``{"batchgpt_batch_id": <batch id>}``, which :meth:`OpenAIUpstream.find` looks for in
-``GET /batches`` (newest first). The SDK's own retries are off on every call, whatever client is given:
-it sends no idempotency key, so its retry of a create could duplicate a batch.
+A batch's input is uploaded as ``<batch id>.jsonl`` (``purpose=batch``, with ``expires_after``) and the batch
+is created (with ``output_expires_after``) with metadata ``{"batchgpt_batch_id": <batch id>}``, which
+:meth:`OpenAIUpstream.find` looks for in ``GET /batches`` (newest first). The SDK's own retries are off on
+every call, whatever client is given: it sends no idempotency key, so its retry of a create could duplicate a
+batch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, Omit, omit
+from openai.types.batch_create_params import OutputExpiresAfter
+from openai.types.file_create_params import ExpiresAfter
 
 from batchgpt.upstream.errors import UpstreamError, UpstreamRejected
 from batchgpt.upstream.openai_errors import TRANSLATED, translate
@@ -24,6 +27,7 @@ __all__ = ["METADATA_KEY", "OpenAIUpstream", "upstream_batch"]
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
 
 METADATA_KEY = "batchgpt_batch_id"
 """The batch metadata key that names our batch id."""
@@ -73,11 +77,26 @@ class OpenAIUpstream:
     """:class:`~batchgpt.upstream.provider.Upstream` on one ``AsyncOpenAI`` client.
 
     ``lookup_pages`` bounds :meth:`find`: at most that many pages of 100 batches are searched.
+    ``input_expires_s`` / ``output_expires_s`` (3600..2592000, or None for the provider's default) become the
+    upload's ``expires_after`` and the batch's ``output_expires_after``, so the provider deletes the files.
     """
 
-    def __init__(self, client: AsyncOpenAI, *, lookup_pages: int = 10) -> None:
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        *,
+        lookup_pages: int = 10,
+        input_expires_s: int | None = None,
+        output_expires_s: int | None = None,
+    ) -> None:
         self._client = client.with_options(max_retries=0)
         self._lookup_pages = lookup_pages
+        self._input_expiry: ExpiresAfter | Omit = (
+            {"anchor": "created_at", "seconds": input_expires_s} if input_expires_s is not None else omit
+        )
+        self._output_expiry: OutputExpiresAfter | Omit = (
+            {"anchor": "created_at", "seconds": output_expires_s} if output_expires_s is not None else omit
+        )
 
     async def _call(self, operation: str, call: Awaitable[T], resource: str | None = None) -> T:
         try:
@@ -89,7 +108,11 @@ class OpenAIUpstream:
         """Upload ``lines`` as ``<batch_id>.jsonl`` (``purpose=batch``)."""
         created = await self._call(
             "files.create",
-            self._client.files.create(file=(f"{batch_id}.jsonl", lines, "application/jsonl"), purpose="batch"),
+            self._client.files.create(
+                file=(f"{batch_id}.jsonl", lines, "application/jsonl"),
+                purpose="batch",
+                expires_after=self._input_expiry,
+            ),
         )
         return StagedInput(batch_id=batch_id, input_file_id=str(created.id))
 
@@ -104,6 +127,7 @@ class OpenAIUpstream:
                 endpoint=endpoint,  # type: ignore[arg-type]  # the SDK's Literal; ours is checked by the schema
                 completion_window="24h",
                 metadata={METADATA_KEY: staged.batch_id},
+                output_expires_after=self._output_expiry,
             ),
             staged.input_file_id,
         )

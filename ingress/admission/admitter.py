@@ -94,6 +94,7 @@ class Admitter:
             serve_stored=item.use_cache and item.idempotency_key is None,
             may_reuse=may_reuse,
             may_insert=may_insert,
+            reattach=item.sdk_retry,
         )
         # a cancelled caller's group still records it: a row nobody will produce must not stay
         forget = functools.partial(self._forget_if_recorded, admission.request_id)

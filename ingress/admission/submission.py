@@ -13,13 +13,19 @@ __all__ = ["Submission", "Ticket"]
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """One POST, authenticated and validated."""
+    """One POST, authenticated and validated.
+
+    ``use_cache``: a finished successful identical request may answer it (:mod:`~ingress.admission.cache_policy`);
+    ``sdk_retry``: an SDK's retry of an earlier attempt (``x-stainless-retry-count`` ≥ 1), which re-attaches to
+    the identical request it retries.
+    """
 
     tenant: str
     endpoint: Endpoint
     body: dict[str, Any]
     idempotency_key: str | None
     use_cache: bool
+    sdk_retry: bool = False
 
 
 @dataclass(slots=True)

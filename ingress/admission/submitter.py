@@ -1,19 +1,23 @@
 """Accepting a request: re-attach or serve from the cache, else cap, record, produce, and hold.
 
-Cache semantics (documented in the README of the HTTP API as well):
+Re-attach and cache rules (the README's "Re-sending and the cache" says the same to users):
 
-* An identical request (same tenant, endpoint and body, ``stream`` fields aside) that is still **in
-  flight** is always attached to: the caller waits for the same result, and no second batch line
-  is ever made, whatever ``BATCHGPT_CACHE`` or ``Cache-Control`` say.
-* A **finished** identical request is served from its stored result when ``BATCHGPT_CACHE=on`` and
-  the request does not say ``Cache-Control: no-cache``; otherwise a fresh request is submitted.
-* The same ``Idempotency-Key`` always means the same request: it attaches or answers from the stored
-  result even with the cache off (a different body under the same key is a 409).
+* The same ``Idempotency-Key`` always means the same request: it attaches to it, or answers with its
+  result, whatever ``BATCHGPT_CACHE`` or ``Cache-Control`` say (a different body under the key is a 409).
+* An **SDK retry** (``x-stainless-retry-count`` ≥ 1) of an identical body from the same caller attaches
+  to the newest identical request, under way or finished: the retry that follows a held call's
+  ``result_pending`` (or a dropped connection) costs nothing and adds no batch line. A request that
+  finished with a *transient* failure (``x-should-retry: true``: 429, 5xx, an expired line) is not
+  replayed to the retry it asked for: the retry becomes a new request, a new batch line.
+* A **fresh** identical call (no key, retry count 0) is a new request, a new sample, unless the cache
+  serves it: a *completed* identical request's successful result answers it when
+  :func:`~ingress.admission.cache_policy.may_serve_stored` allows (``BATCHGPT_CACHE``, ``Cache-Control``).
+  A failure (4xx, 429, 5xx) is never served to a fresh call.
 
 Identical requests racing on one replica are serialised by a per-fingerprint lock. Lookups and
 inserts run in group transactions (``batchgpt.store.admission``, one per batch of concurrent
-submissions, under database locks per fingerprint and key), so identical sends through other replicas
-or worker processes attach as well, even when they arrive at the same instant.
+submissions, under database locks per fingerprint and key), so an SDK retry or a re-used key arriving
+through another replica or worker process attaches as well, even at the same instant as the first send.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ingress.metrics import IngressMetrics
 from ingress.process.drain import Drain
 from ingress.replies.holder import Holder
 from ingress.replies.outcomes import Finished
+from ingress.replies.retry_hints import retries_into_a_new_request
 from schemas.status import RequestState
 
 __all__ = ["Submitter"]
@@ -68,7 +73,12 @@ class Submitter:
                 "This server is shutting down; please retry.", retry_after_seconds=self._retry_after_seconds
             )
         print_ = fingerprint(item.tenant, item.endpoint.value, item.body)
-        gate_key = f"idem:{item.tenant}:{item.idempotency_key}" if item.idempotency_key else print_
+        if item.idempotency_key:
+            gate_key = f"idem:{item.tenant}:{item.idempotency_key}"
+        elif item.sdk_retry or item.use_cache:
+            gate_key = print_
+        else:  # a fresh call nothing may serve: a new request, no need to wait for identical ones
+            return await self._accept(item, print_)
         async with self._gate.hold(gate_key):
             return await self._accept(item, print_)
 
@@ -88,12 +98,17 @@ class Submitter:
             raise admitter.too_many(pending)
         return await self._publish(item, admission)
 
-    async def _attach(self, row: RequestRow, tenant: str) -> Ticket | Finished:
-        """Wait on an existing request: register first, then look for a result stored meanwhile."""
+    async def _attach(self, row: RequestRow, tenant: str) -> Ticket | Finished | None:
+        """Wait on an existing request: register first, then look for a result stored meanwhile.
+
+        None when the request finished but its result is gone (purged): it cannot serve this call.
+        """
         holder = self._holder
         delivered = holder.recent(row.request_id)
         if delivered is not None:
             return delivered
+        if row.final:
+            return await self._records.result(row.request_id, tenant)
         future = holder.register(row.request_id)
         stored = await self._records.result(row.request_id, tenant)
         if stored is not None:
@@ -113,22 +128,20 @@ class Submitter:
                 )
             metrics.reattached.labels(via="idempotency_key").inc()
             return await self._attach(row, item.tenant)
-        serve_stored = item.use_cache and item.idempotency_key is None
-        if not row.final:
+        if found.via == "fingerprint":  # an SDK retry: the request it retries, under way or finished
             attached = await self._attach(row, item.tenant)
-            if isinstance(attached, Ticket):
+            if isinstance(attached, Finished) and retries_into_a_new_request(attached):
+                return None  # the retry the transient failure asked for: a new request, not a replay
+            if attached is not None:
                 metrics.reattached.labels(via="fingerprint").inc()
-                return attached
-            # it finished between our lookup and now (its row's state is updated after the reply is stored)
-            if serve_stored:
-                metrics.cache_hits.inc()
-                return attached
-            return None
-        if serve_stored:
+            return attached
+        # the cache: a completed identical request, or one whose result this replica delivered a moment ago
+        stored = self._holder.recent(row.request_id)
+        if stored is None and row.final:
             stored = await self._records.result(row.request_id, item.tenant)
-            if stored is not None:
-                metrics.cache_hits.inc()
-                return stored
+        if stored is not None and stored.ok:
+            metrics.cache_hits.inc()
+            return stored
         return None
 
     async def _publish(self, item: Submission, admission: Admission) -> Ticket:

@@ -37,11 +37,13 @@ class KeyRing:
         if scheme.lower() != "bearer" or not key:
             raise AuthenticationFailed(
                 "You didn't provide an API key. You need to provide your API key in an Authorization header "
-                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                reason="missing_api_key",
             )
         tenant = self._tenants.get(hashlib.sha256(key.encode()).digest())
         if tenant is None:
             raise AuthenticationFailed(
-                "Incorrect API key provided. You can find the keys this service accepts with its operator."
+                "Incorrect API key provided. You can find the keys this service accepts with its operator.",
+                code="invalid_api_key",
             )
         return tenant

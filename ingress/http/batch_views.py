@@ -2,9 +2,10 @@
 
 Mapping from our row: ``pending`` (not yet created upstream) shows as ``validating``; a batch whose
 cancel was requested and which is not terminal shows as ``cancelling``; ``terminal_at`` fills the
-``*_at`` key of the terminal status; ``expires_at`` is 24 h after creation (the only completion
-window). ``metadata`` carries the upstream batch id and, when the tokens are known, the estimated
-synchronous cost and saving (``batchgpt.pricing``).
+``*_at`` key of the terminal status; ``finalizing_at`` is when the batch was seen ``finalizing`` (a
+completed batch always was, though a poll may not have seen it: then its completion time);
+``expires_at`` is 24 h after creation (the only completion window). ``metadata`` carries the upstream
+batch id and, when the tokens are known, the estimated synchronous cost and saving (``batchgpt.pricing``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def render_batch(row: Mapping[str, Any]) -> dict[str, Any]:
     terminal_key = _TERMINAL_AT_KEY.get(stored)
     if terminal_key:
         times[terminal_key] = _seconds(row.get("terminal_at") or row.get("status_changed_at"))
+    if stored is BatchStatus.FINALIZING:
+        times["finalizing_at"] = _seconds(row.get("status_changed_at"))
+    elif stored is BatchStatus.COMPLETED:  # every completed batch went through finalizing (not always seen)
+        times["finalizing_at"] = times["completed_at"]
     if status == BatchStatus.CANCELLING.value:
         times["cancelling_at"] = _seconds(row.get("status_changed_at")) or created
     usage = None

@@ -1,5 +1,9 @@
 """The edge middleware (pure ASGI, outermost): an ``x-request-id`` on every response, and the one place
 where an exception that reached the top is logged and answered (with ``on_error``, the error envelope).
+
+An answer about a request already names it in ``x-request-id`` (the provider's request id of its batch
+line, else batch-gpt's request id; see :mod:`ingress.http.responses`); every other response gets a fresh
+id for the exchange.
 """
 
 from __future__ import annotations
@@ -29,15 +33,15 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = (b"x-request-id", new_http_id().encode())
         started = False
 
         async def send_with_id(message: MutableMapping[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
-                headers.append(header)
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", new_http_id().encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingress.errors import IngressError, InvalidRequest, MethodNotAllowed, NotFound
 from ingress.http.request_reading import Scope
-from ingress.http.responses import json_response
+from ingress.http.responses import error_response
 from ingress.metrics import IngressMetrics
 
 __all__ = ["ErrorRenderer"]
@@ -39,7 +39,7 @@ class ErrorRenderer:
         """The error envelope response for ``exc`` (an unexpected one is logged here)."""
         error = _as_ingress_error(scope, exc)
         self._metrics.rejected.labels(reason=error.reason).inc()
-        return json_response(error.envelope(), status_code=error.status_code, headers=error.headers())
+        return error_response(error)
 
     def install(self, app: FastAPI) -> None:
         """Make :meth:`render` the handler of the errors FastAPI's routing stack catches itself."""
@@ -80,10 +80,9 @@ def _invalid(exc: RequestValidationError) -> InvalidRequest:
 def _http_error(scope: Scope, exc: StarletteHTTPException) -> IngressError:
     method, path = scope.get("method"), scope.get("path")
     if exc.status_code == 404:
-        return NotFound(f"Invalid URL ({method} {path})", code="unknown_url")
+        return NotFound(f"Invalid URL ({method} {path})", reason="unknown_url")
     if exc.status_code == 405:
-        return MethodNotAllowed(f"Method {method} is not allowed for {path}.")
-    error = IngressError(str(exc.detail))
-    error.status_code = exc.status_code
-    error.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
-    return error
+        return MethodNotAllowed(f"Invalid method for URL ({method} {path}).")
+    if exc.status_code < 500:
+        return InvalidRequest(str(exc.detail), reason=f"http_{exc.status_code}")
+    return IngressError(str(exc.detail))

@@ -129,9 +129,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Bad input (param names the field).",
         401: "Missing or wrong API key.",
         404: "Unknown id, or another caller's.",
+        405: "Wrong method for this path.",
         409: "Conflicting state.",
         413: "Body larger than BATCHGPT_MAX_BODY_BYTES.",
         429: "Too many pending requests for this key (Retry-After).",
         503: "Kafka unavailable or shutting down (Retry-After); nothing accepted.",
+        504: "The wait limit passed before the result (`result_pending`; x-should-retry, Retry-After, Location): "
+        "the SDK's retry re-attaches to the request at no cost.",
     }.items()
 }

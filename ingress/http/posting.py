@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ingress.admission.cache_policy import CacheMode, may_serve_stored
 from ingress.admission.submission import Submission
 from ingress.admission.submitter import Submitter
 from ingress.http import streaming
 from ingress.http.answers import Answer, Held, Replay
 from ingress.http.auth import KeyRing
 from ingress.http.endpoints import EndpointSpec
-from ingress.http.preferences import bypasses_cache, wait_preference
+from ingress.http.preferences import bypasses_cache, is_sdk_retry, wait_preference
 from ingress.http.request_reading import Receive, Scope, read_body, request_headers
 from ingress.http.validation import parse_body
 from ingress.metrics import IngressMetrics
@@ -26,7 +27,7 @@ class PostLimits:
 
     max_body_bytes: int
     max_wait_seconds: float
-    cache: bool  # BATCHGPT_CACHE=on
+    cache: CacheMode  # BATCHGPT_CACHE
 
 
 class PostHandler:
@@ -51,10 +52,20 @@ class PostHandler:
         tenant = self._keys.authenticate(headers.get("authorization"))
         body = parse_body(await read_body(receive, headers.get("content-length"), limits.max_body_bytes))
         spec.validate(body)
-        preference = wait_preference(headers.get("prefer"), limits.max_wait_seconds)
-        use_cache = limits.cache and not bypasses_cache(headers.get("cache-control"))
+        preference = wait_preference(
+            headers.get("prefer"), limits.max_wait_seconds, read_timeout=headers.get("x-stainless-read-timeout")
+        )
+        bypass = bypasses_cache(headers.get("cache-control"))
+        use_cache = may_serve_stored(limits.cache, spec.endpoint.value, body, bypass=bypass)
         idempotency_key = headers.get("idempotency-key") or None
-        item = Submission(tenant, spec.endpoint, body, idempotency_key[:255] if idempotency_key else None, use_cache)
+        item = Submission(
+            tenant,
+            spec.endpoint,
+            body,
+            idempotency_key[:255] if idempotency_key else None,
+            use_cache,
+            sdk_retry=is_sdk_retry(headers.get("x-stainless-retry-count")),
+        )
         outcome = await self._submitter.submit(item)
         stream = None if preference.respond_async else streaming.replayer_for(spec.endpoint, body)
         if isinstance(outcome, Finished):
@@ -62,4 +73,4 @@ class PostHandler:
             if stream is not None and outcome.ok:
                 return Replay(outcome, stream)
             return outcome
-        return Held(outcome, preference.wait_seconds, tenant, spec.endpoint, started, stream)
+        return Held(outcome, preference.wait_seconds, tenant, spec.endpoint, started, stream, preference.asked_async)

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from fastapi.responses import Response, StreamingResponse
 
 from ingress.admission.records import Records
+from ingress.errors import ResultPending
 from ingress.http.answers import Answer, Held, Replay
-from ingress.http.responses import pending_response, result_headers, result_response
+from ingress.http.endpoints import fetch_path
+from ingress.http.responses import error_response, pending_response, result_headers, result_response
 from ingress.http.streaming import SSE_HEADERS, Replayer
 from ingress.metrics import IngressMetrics
 from ingress.replies.holder import Holder
@@ -33,7 +35,7 @@ class AnswerRenderer:
         if isinstance(answer, Held):
             return await self._held(answer)
         if isinstance(answer, Finished):
-            return result_response(answer)
+            return result_response(answer, self._retry_after_seconds)
         if isinstance(answer, Replay):
             return _streamed(answer.result, answer.replayer)
         return pending_response(answer, self._retry_after_seconds)
@@ -44,11 +46,28 @@ class AnswerRenderer:
         if result is not None:
             if held.started is not None:
                 self._metrics.observe_answer(held.endpoint, "completed" if result.ok else "failed", held.started)
-            return _streamed(result, held.stream) if held.stream is not None and result.ok else result_response(result)
-        pending = await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
+            if held.stream is not None and result.ok:
+                return _streamed(result, held.stream)
+            return result_response(result, self._retry_after_seconds)
         if held.started is not None:
             self._metrics.observe_answer(held.endpoint, "pending", held.started)
+        if not held.asked_async:
+            return error_response(self._still_pending(held), ticket.request_id)
+        pending = await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
         return pending_response(pending, self._retry_after_seconds)
+
+    def _still_pending(self, held: Held) -> ResultPending:
+        """The retryable error of a call that did not ask for a 202: its retry re-attaches at no cost."""
+        request_id = held.ticket.request_id
+        location = fetch_path(held.endpoint.value, request_id)
+        why = "this server is shutting down" if self._holder.draining else "the wait limit of this call passed"
+        return ResultPending(
+            f"The request {request_id} is still being processed by the Batch API ({why}). The SDK's retry of this "
+            "call (or a re-send with the same Idempotency-Key) re-attaches to it at no cost; "
+            f"or fetch its result with GET {location}.",
+            location=location,
+            retry_after_seconds=self._retry_after_seconds,
+        )
 
 
 def _streamed(result: Finished, replayer: Replayer) -> StreamingResponse:

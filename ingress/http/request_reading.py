@@ -14,7 +14,17 @@ __all__ = ["Receive", "Scope", "read_body", "request_headers"]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
-_READ = frozenset({b"authorization", b"content-length", b"prefer", b"cache-control", b"idempotency-key"})
+_READ = frozenset(
+    {
+        b"authorization",
+        b"content-length",
+        b"prefer",
+        b"cache-control",
+        b"idempotency-key",
+        b"x-stainless-read-timeout",
+        b"x-stainless-retry-count",
+    }
+)
 
 
 def request_headers(scope: Scope) -> dict[str, str]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from batchgpt.store import batches
-from ingress.errors import Conflict, NotFound
+from ingress.errors import Conflict, InvalidRequest, NotFound
 from ingress.http.auth import KeyRing
 from ingress.http.batch_views import render_batch, render_page
 from ingress.http.deps import tenant_dependency
@@ -44,7 +44,12 @@ def batches_router(engine: Engine, keys: KeyRing) -> APIRouter:
         after: Annotated[str | None, Query(description="A batch id: list the batches after it.")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Response:
-        """OpenAI's ``{"object": "list", "data": [...], "first_id", "last_id", "has_more"}``."""
+        """OpenAI's ``{"object": "list", "data": [...], "first_id", "last_id", "has_more"}``.
+
+        An ``after`` that names none of the caller's batches is a 400 (``param: after``), as OpenAI answers.
+        """
+        if after and await asyncio.to_thread(batches.get_batch, engine, tenant=tenant, batch_id=after) is None:
+            raise InvalidRequest(f"No batch found with id '{after}'.", param="after")
         rows, has_more = await asyncio.to_thread(batches.list_batches, engine, tenant=tenant, after=after, limit=limit)
         return json_response(render_page(rows, has_more))
 

@@ -31,14 +31,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest(
             "We could not parse the JSON body of your request: the body is empty. "
             "(HINT: the body must be a JSON object.)",
-            code="invalid_json",
+            reason="invalid_json",
         )
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(
             f"We could not parse the JSON body of your request ({exc}). (HINT: the body must be a JSON object.)",
-            code="invalid_json",
+            reason="invalid_json",
         ) from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"The request body must be a JSON object, not {_json_type(body)}.", code="invalid_type")

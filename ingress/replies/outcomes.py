@@ -14,11 +14,15 @@ __all__ = ["Finished", "Pending"]
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """A terminal result: the HTTP status the caller gets and the body (completion or error envelope)."""
+    """A terminal result: the HTTP status the caller gets and the body (completion or error envelope).
+
+    ``upstream_request_id`` is the provider's request id of the batch line that produced it, when there is one.
+    """
 
     request_id: str
     status_code: int
     body: dict[str, Any]
+    upstream_request_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -27,14 +31,14 @@ class Finished:
     @classmethod
     def from_reply(cls, reply: ReplyMessage) -> Finished:
         """The result a reply on the replies topic carries."""
-        return cls(request_id=reply.request_id, status_code=reply.status_code, body=dict(reply.body))
+        return cls(reply.request_id, reply.status_code, dict(reply.body), reply.upstream_request_id)
 
     @classmethod
     def from_stored(cls, stored: StoredResult) -> Finished:
         """The result stored in a ``results`` row."""
         body = json.loads(stored.body)
         body = body if isinstance(body, dict) else {}
-        return cls(request_id=stored.request_id, status_code=stored.status_code, body=body)
+        return cls(stored.request_id, stored.status_code, body, stored.upstream_request_id)
 
     @classmethod
     def maybe_stored(cls, stored: StoredResult | None) -> Finished | None:

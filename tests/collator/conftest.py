@@ -17,6 +17,7 @@ from collator.app import Collator, create_app
 from collator.settings import CollatorSettings
 from resolver.app import RunningResolver, running_resolver
 from resolver.settings import ResolverSettings
+from tests.support.service_settings import connection_values
 
 FAST_SIMULATOR = SimulatorSettings(
     validating_seconds=0.05, in_progress_seconds=0.1, finalizing_seconds=0.05, cancelling_seconds=0.05
@@ -38,12 +39,7 @@ def collator_settings(
 
     def make(**overrides: Any) -> CollatorSettings:
         values: dict[str, Any] = {
-            "kafka_bootstrap_servers": kafka_settings.kafka_bootstrap_servers,
-            "topic_prefix": kafka_settings.topic_prefix,
-            "topic_partitions": kafka_settings.topic_partitions,
-            "database_url": database_url,
-            "openai_api_key": "sk-test",
-            "openai_base_url": simulator.base_url,
+            **connection_values(kafka_settings, database_url, simulator.base_url),
             "upstream_timeout_seconds": 10,
             "window_ms": 300,
             "submit_backoff_seconds": 0.05,
@@ -82,12 +78,7 @@ def run_resolver(
     @contextlib.asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[RunningResolver]:
         values: dict[str, Any] = {
-            "kafka_bootstrap_servers": kafka_settings.kafka_bootstrap_servers,
-            "topic_prefix": kafka_settings.topic_prefix,
-            "topic_partitions": kafka_settings.topic_partitions,
-            "database_url": database_url,
-            "openai_api_key": "sk-test",
-            "openai_base_url": simulator.base_url,
+            **connection_values(kafka_settings, database_url, simulator.base_url),
             "poll_interval_seconds": 0.05,
             "idle_scan_seconds": 0.2,
             "lease_seconds": 5.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from batchgpt.upstream import UpstreamError, UpstreamRejected, UpstreamTransient
 from collator.pipeline import submission_failure
+from resolver.isolation import blame_lines
 from resolver.results import Outcome
 from resolver.verdicts import failed_batch_verdict
 from schemas.status import ReplyStatus
@@ -12,7 +13,10 @@ from schemas.status import ReplyStatus
 
 def failure_reply(error: UpstreamError, *, line_no: int = 0) -> Outcome:
     """The reply a member gets: the collator records the give-up, the resolver answers from the record."""
-    return failed_batch_verdict([submission_failure(error).to_error()], line_no=line_no)
+    blame = blame_lines([submission_failure(error).to_error()], line_count=8)
+    verdict = failed_batch_verdict(blame, line_no=line_no, attempt=0, max_resubmits=3)
+    assert isinstance(verdict, Outcome)
+    return verdict
 
 
 def test_unavailable_upstream_gives_503_upstream_unavailable_and_429_stays_429():

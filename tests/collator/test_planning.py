@@ -7,7 +7,7 @@ import json
 import pytest
 
 from collator.lines import jsonl_line
-from collator.planning import batch_id_for, plan_window
+from collator.planning import MAX_EMBEDDING_INPUTS, batch_id_for, embedding_inputs, plan_window
 from schemas.messages import RequestMessage
 from schemas.status import Endpoint
 
@@ -82,3 +82,43 @@ def test_jsonl_line_passes_the_body_through_except_streaming_fields():
 def test_caps_must_be_positive():
     with pytest.raises(ValueError):
         plan_window([], max_requests=0, max_bytes=10)
+    with pytest.raises(ValueError):
+        plan_window([], max_requests=10, max_bytes=10, max_inputs=0)
+
+
+def _embed(rid: str, inputs: object) -> RequestMessage:
+    return RequestMessage(
+        request_id=rid, body={"model": "text-embedding-3-small", "input": inputs}, endpoint=Endpoint.EMBEDDINGS
+    )
+
+
+def test_embedding_inputs_count_the_items_of_a_list_input():
+    assert embedding_inputs({"input": "one text"}) == 1
+    assert embedding_inputs({"input": ["a", "b", "c"]}) == 3
+    assert embedding_inputs({"input": [1, 2, 3, 4]}) == 1  # one input given as token ids
+    assert embedding_inputs({"input": [[1, 2], [3], [4, 5, 6]]}) == 3
+    assert embedding_inputs({"input": []}) == 0
+    assert MAX_EMBEDDING_INPUTS == 50_000
+
+
+def test_embeddings_batches_are_cut_by_the_sum_of_their_inputs():
+    requests = [_embed("a", ["x"] * 3), _embed("b", ["x"] * 4), _embed("c", "x"), _embed("d", ["x"] * 5),
+                _embed("e", [7, 8, 9])]
+    plan = plan_window(requests, max_requests=100, max_bytes=100_000, max_inputs=5)
+    assert [[line.request.request_id for line in p.lines] for p in plan.batches] == [["a"], ["b", "c"], ["d"], ["e"]]
+    assert [sum(line.inputs for line in p.lines) for p in plan.batches] == [3, 5, 5, 1]
+
+
+def test_the_inputs_cap_defaults_to_openai_s_and_leaves_other_endpoints_alone():
+    big = [_embed(f"e{i}", ["x"] * 2048) for i in range(25)]  # 51,200 inputs in 25 lines
+    plan = plan_window(big, max_requests=50_000, max_bytes=10**9)
+    assert [len(p.lines) for p in plan.batches] == [24, 1]
+    chats = [_req(f"c{i}", input=["x"] * 10) for i in range(5)]
+    assert [len(p.lines) for p in plan_window(chats, max_requests=100, max_bytes=100_000, max_inputs=1).batches] == [5]
+
+
+def test_an_embeddings_line_above_the_inputs_cap_goes_alone_in_its_batch():
+    plan = plan_window([_embed("s", "x"), _embed("h", ["x"] * 9), _embed("t", "y")], max_requests=100,
+                       max_bytes=100_000, max_inputs=4)
+    assert [[line.request.request_id for line in p.lines] for p in plan.batches] == [["s"], ["h"], ["t"]]
+    assert plan.oversized == ()

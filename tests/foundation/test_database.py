@@ -36,6 +36,18 @@ def test_migrations_create_every_table(db_engine: Engine) -> None:
     assert {"batches", "batch_members", "requests", "results", "alembic_version"} <= names
 
 
+def test_the_migrated_schema_matches_the_table_declarations(db_engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from batchgpt.store.tables import metadata
+
+    with db_engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+    assert "upstream_request_id" in {c["name"] for c in inspect(db_engine).get_columns("results")}
+
+
 def test_migration_is_idempotent_and_reversible(db_engine: Engine) -> None:
     migrate(db_engine)  # already at head: a no-op
     command.downgrade(alembic_config(db_engine), "base")

@@ -44,6 +44,8 @@ def test_values_are_parsed_from_the_environment() -> None:
     assert [k.get_secret_value() for k in settings.api_keys] == ["sk-a", "sk-b"]
     assert settings.cache == "off"
     assert settings.max_wait_seconds == 2.5
+    assert load_settings(IngressSettings, environ={}).cache == "deterministic"
+    assert load_settings(IngressSettings, environ={"BATCHGPT_CACHE": "Deterministic"}).cache == "deterministic"
     collator = load_settings(CollatorSettings, environ={"COLLATE_BATCHES_FOR_DURATION_IN_MS": "250"})
     assert collator.window_seconds == 0.25
     pg = load_settings(ResolverSettings, environ={"BATCHGPT_DATABASE_URL": "postgresql://u@h/db"})

@@ -37,6 +37,11 @@ HOLD_MARKER = "[hold]"
 T = TypeVar("T")
 
 
+def upstream_id() -> str:
+    """A provider request id, as OpenAI puts in each batch line that ran (``response.request_id``)."""
+    return uuid.uuid4().hex
+
+
 def _batch_id_of(request_id: str, attempt: int = 0) -> str:
     """The id the collator gives a batch of this one request."""
     return batch_id_for([(request_id, attempt)])
@@ -111,8 +116,18 @@ class PipelineStandIn:
                 if not self.hold(message):
                     self.answer(message)
 
-    def answer(self, message: RequestMessage, status_code: int | None = None, body: dict | None = None) -> ReplyMessage:
-        """Reply to ``message`` as the resolver would (simulated answer unless given), then store the result."""
+    def answer(
+        self,
+        message: RequestMessage,
+        status_code: int | None = None,
+        body: dict | None = None,
+        upstream_request_id: str | None = "",
+    ) -> ReplyMessage:
+        """Reply to ``message`` as the resolver would (simulated answer unless given), then store the result.
+
+        ``upstream_request_id``: the provider's request id of the line ("": a fresh one, as every line that
+        ran has; None: no line ran, as for ``batch_expired``).
+        """
         if message.request_id in self._answered:
             raise AssertionError(f"{message.request_id} answered twice")
         if body is None:
@@ -127,6 +142,7 @@ class PipelineStandIn:
             batch_id=_batch_id(message),
             upstream_batch_id="batch_standin",
             tenant=message.tenant,
+            upstream_request_id=upstream_request_id if upstream_request_id != "" else upstream_id(),
         )
         self.publish(reply, message)
         self.store(reply, message.tenant)
@@ -149,7 +165,13 @@ class PipelineStandIn:
         """Store the ``results`` row (idempotent) and the request's final state, as the resolver's reply sink does."""
         final = RequestState.COMPLETED if reply.status is ReplyStatus.COMPLETED else RequestState.FAILED
         row = ResultRow(
-            reply.request_id, tenant, reply.status.value, reply.status_code, json.dumps(reply.body), reply.completed_at
+            reply.request_id,
+            tenant,
+            reply.status.value,
+            reply.status_code,
+            json.dumps(reply.body),
+            reply.completed_at,
+            reply.upstream_request_id,
         )
         store_answers(
             self._engine,

@@ -41,11 +41,9 @@ def _count(engine: Engine, **where: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def _finish(engine: Engine, request_id: str) -> None:
+def _finish(engine: Engine, request_id: str, state: RequestState = RequestState.COMPLETED) -> None:
     with engine.begin() as conn:
-        conn.execute(
-            update(requests).where(requests.c.request_id == request_id).values(state=RequestState.COMPLETED.value)
-        )
+        conn.execute(update(requests).where(requests.c.request_id == request_id).values(state=state.value))
 
 
 def test_a_new_submission_is_recorded_as_queued(db_engine: Engine) -> None:
@@ -56,13 +54,23 @@ def test_a_new_submission_is_recorded_as_queued(db_engine: Engine) -> None:
     assert (row.tenant, row.fingerprint, row.state, row.model) == ("t1", item.fingerprint, "queued", "gpt-4o-mini")
 
 
-def test_an_identical_submission_in_flight_is_reused_not_recorded(db_engine: Engine) -> None:
+def test_an_sdk_retry_of_a_submission_in_flight_is_reused_not_recorded(db_engine: Engine) -> None:
     first = _item()
     admit_group(db_engine, [first])
-    [outcome] = admit_group(db_engine, [_item()])
+    [outcome] = admit_group(db_engine, [_item(reattach=True)])
     assert isinstance(outcome, Reuse) and outcome.via == "fingerprint"
     assert outcome.row.request_id == first.request_id and not outcome.row.final
     assert _count(db_engine) == 1
+
+
+def test_a_fresh_identical_submission_in_flight_is_a_new_request(db_engine: Engine) -> None:
+    first = _item()
+    admit_group(db_engine, [first])
+    assert admit_group(db_engine, [_item(serve_stored=False)]) == [ADMITTED]  # a new sample
+    assert _count(db_engine) == 2
+    # one the cache may serve is shown the request under way (its result may have just been delivered)
+    [outcome] = admit_group(db_engine, [_item()])
+    assert isinstance(outcome, Reuse) and outcome.via == "cache" and not outcome.row.final
 
 
 def test_a_finished_identical_request_serves_only_when_a_stored_answer_may_be_used(db_engine: Engine) -> None:
@@ -70,10 +78,19 @@ def test_a_finished_identical_request_serves_only_when_a_stored_answer_may_be_us
     admit_group(db_engine, [first])
     _finish(db_engine, first.request_id)
     [cached] = admit_group(db_engine, [_item()])
-    assert isinstance(cached, Reuse) and cached.row.final and cached.row.request_id == first.request_id
+    assert isinstance(cached, Reuse) and cached.via == "cache" and cached.row.request_id == first.request_id
     fresh = _item(serve_stored=False)
     assert admit_group(db_engine, [fresh]) == [ADMITTED]
     assert _count(db_engine) == 2
+
+
+def test_a_failed_identical_request_is_never_served_to_a_fresh_call_but_a_retry_attaches(db_engine: Engine) -> None:
+    first = _item()
+    admit_group(db_engine, [first])
+    _finish(db_engine, first.request_id, RequestState.FAILED)
+    [retry] = admit_group(db_engine, [_item(reattach=True)])
+    assert isinstance(retry, Reuse) and retry.via == "fingerprint" and retry.row.state == "failed"
+    assert admit_group(db_engine, [_item()]) == [ADMITTED]
 
 
 def test_identical_requests_older_than_the_result_ttl_are_not_reused(db_engine: Engine) -> None:
@@ -97,19 +114,19 @@ def test_at_the_cap_a_submission_only_looks(db_engine: Engine) -> None:
     assert _count(db_engine) == 0
     first = _item()
     admit_group(db_engine, [first])
-    [outcome] = admit_group(db_engine, [_item(may_insert=False)])
+    [outcome] = admit_group(db_engine, [_item(may_insert=False, reattach=True)])
     assert isinstance(outcome, Reuse) and outcome.row.request_id == first.request_id
 
 
 def test_insert_only_records_even_when_an_identical_request_is_in_flight(db_engine: Engine) -> None:
     admit_group(db_engine, [_item()])
-    assert admit_group(db_engine, [_item(may_reuse=False)]) == [ADMITTED]
+    assert admit_group(db_engine, [_item(may_reuse=False, reattach=True)]) == [ADMITTED]
     assert _count(db_engine, fingerprint="f" * 64) == 2
 
 
 def test_one_group_records_many_and_an_identical_pair_within_it_shares_one_request(db_engine: Engine) -> None:
     items = [_item(f"{i:064x}") for i in range(200)]
-    twin = _item(f"{7:064x}", key="twin-key", serve_stored=False)
+    twin = _item(f"{7:064x}", serve_stored=False, reattach=True)  # an SDK retry in the same group
     outcomes = admit_group(db_engine, [*items, twin])
     assert outcomes[:200] == [ADMITTED] * 200
     assert isinstance(outcomes[200], Reuse) and outcomes[200].row.request_id == items[7].request_id
@@ -128,7 +145,8 @@ def test_a_colliding_row_fails_only_its_own_submission(db_engine: Engine) -> Non
 
 
 def test_identical_first_sends_through_two_replicas_at_once_make_one_request(database_url: str) -> None:
-    """Two engines (two replicas) admit the same new fingerprints concurrently: each becomes exactly one row."""
+    """Two engines (two replicas) admit the same new fingerprints concurrently (a send and its SDK retry):
+    each becomes exactly one row."""
     engines = [make_engine(database_url), make_engine(database_url)]
     migrate(engines[0])
     try:
@@ -140,7 +158,7 @@ def test_identical_first_sends_through_two_replicas_at_once_make_one_request(dat
             start.wait()
             found: list[object] = []
             for print_ in prints:  # one group per fingerprint, racing the other replica on each
-                found.extend(admit_group(engines[index], [_item(print_)]))
+                found.extend(admit_group(engines[index], [_item(print_, reattach=True)]))
             outcomes[index] = found
 
         threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]

@@ -22,21 +22,28 @@ from tests.support.waiting import wait_for
 AUTH = {"Authorization": f"Bearer {ALICE}"}
 
 
-def _assert_envelope(response: httpx.Response, status: int, param: str | None = None, code: str | None = None) -> dict:
+ANY = object()  # the code is not checked
+
+
+def _assert_envelope(response: httpx.Response, status: int, param: str | None = None, code: object = ANY) -> dict:
+    """OpenAI's envelope with ``status``, ``param`` and ``code`` (null where OpenAI sends null), and the retry hint."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert set(error) >= {"message", "type", "param", "code"}
     assert error["message"]
     assert error["param"] == param
-    if code is not None:
+    if code is not ANY:
         assert error["code"] == code
     assert response.headers["x-request-id"]
+    transient = status in (408, 429) or status >= 500
+    assert response.headers["x-should-retry"] == ("true" if transient else "false")
+    assert ("retry-after" in response.headers) is transient
     return error
 
 
 BAD_BODIES = [
-    pytest.param(b"{not json", None, "invalid_json", id="not-json"),
-    pytest.param(b"", None, "invalid_json", id="empty"),
+    pytest.param(b"{not json", None, None, id="not-json"),  # OpenAI: code null
+    pytest.param(b"", None, None, id="empty"),
     pytest.param(b"[1, 2]", None, "invalid_type", id="array"),
     pytest.param(
         json.dumps({"messages": [{"role": "user", "content": "x"}]}).encode(),
@@ -54,7 +61,7 @@ BAD_BODIES = [
     pytest.param(json.dumps({"model": "m", "messages": "hi"}).encode(), "messages", "invalid_type", id="messages-str"),
     pytest.param(json.dumps({"model": "m", "messages": []}).encode(), "messages", "empty_array", id="messages-empty"),
     pytest.param(
-        json.dumps({"model": "m", "messages": [{"content": "x"}]}).encode(), "messages[0].role", None, id="no-role"
+        json.dumps({"model": "m", "messages": [{"content": "x"}]}).encode(), "messages[0].role", ANY, id="no-role"
     ),
     pytest.param(
         json.dumps({"model": "m", "messages": [{"role": "user"}], "stream": "yes"}).encode(),
@@ -66,7 +73,7 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("raw", "param", "code"), BAD_BODIES)
-def test_bad_chat_bodies_are_400_with_param(stack: Stack, raw: bytes, param: str | None, code: str | None) -> None:
+def test_bad_chat_bodies_are_400_with_param(stack: Stack, raw: bytes, param: str | None, code: object) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=30) as http:
         response = http.post("/v1/chat/completions", content=raw, headers={**AUTH, "content-type": "application/json"})
     error = _assert_envelope(response, 400, param, code)
@@ -109,9 +116,7 @@ def test_body_over_the_limit_is_413(stack: Stack) -> None:
     limit = stack.ingress.settings.max_body_bytes
     body = {"model": "m", "messages": [{"role": "user", "content": "x" * (limit + 10)}]}
     with httpx.Client(base_url=stack.base_url, timeout=30) as http:
-        error = _assert_envelope(
-            http.post("/v1/chat/completions", json=body, headers=AUTH), 413, None, "request_too_large"
-        )
+        error = _assert_envelope(http.post("/v1/chat/completions", json=body, headers=AUTH), 413, None, None)
     assert error["type"] == "invalid_request_error"
 
 
@@ -125,19 +130,24 @@ def test_body_over_the_limit_without_content_length_is_413(stack: Stack) -> None
         yield b'"}]}'
 
     with httpx.Client(base_url=stack.base_url, timeout=30) as http:
-        _assert_envelope(
-            http.post("/v1/chat/completions", content=chunks(), headers=AUTH), 413, None, "request_too_large"
-        )
+        _assert_envelope(http.post("/v1/chat/completions", content=chunks(), headers=AUTH), 413, None, None)
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sk-wrong"}, {"Authorization": "Basic abc"}])
-def test_missing_or_wrong_key_is_401_and_never_echoed(stack: Stack, headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, None),  # no key: OpenAI's code is null
+        ({"Authorization": "Bearer sk-wrong"}, "invalid_api_key"),
+        ({"Authorization": "Basic abc"}, None),
+    ],
+)
+def test_missing_or_wrong_key_is_401_and_never_echoed(stack: Stack, headers: dict[str, str], code: str | None) -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
     with httpx.Client(base_url=stack.base_url, timeout=30) as http:
         response = http.post("/v1/chat/completions", json=body, headers=headers)
-        error = _assert_envelope(response, 401, None, "invalid_api_key")
+        error = _assert_envelope(response, 401, None, code)
         assert "sk-wrong" not in response.text
-        _assert_envelope(http.get("/v1/batches", headers=headers), 401, None, "invalid_api_key")
+        _assert_envelope(http.get("/v1/batches", headers=headers), 401, None, code)
     assert error["type"] == "invalid_request_error"
 
 
@@ -148,8 +158,8 @@ def test_sdk_with_a_wrong_key_raises_authentication_error(stack: Stack) -> None:
 
 def test_unknown_route_405_and_query_validation_use_the_envelope(stack: Stack) -> None:
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
-        _assert_envelope(http.get("/v1/nothing-here"), 404, None, "unknown_url")
-        _assert_envelope(http.delete("/v1/chat/completions"), 405, None, "method_not_allowed")
+        _assert_envelope(http.get("/v1/nothing-here"), 404, None, None)
+        _assert_envelope(http.delete("/v1/chat/completions"), 405, None, None)
         _assert_envelope(http.get("/v1/batches", params={"limit": 0}), 400, "limit", "invalid_value")
         _assert_envelope(http.get("/get-batch-status"), 400, "batch_id", "missing_required_parameter")
 
@@ -195,7 +205,7 @@ def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prom
     body = {"model": "m", "messages": [{"role": "user", "content": f"{marker} {noise}"}]}
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=60) as http:
         response = http.post("/v1/chat/completions", json=body)
-    _assert_envelope(response, 503, None, "service_unavailable")
+    _assert_envelope(response, 503, None, None)
     assert int(response.headers["retry-after"]) >= 1
     print_ = fingerprint(tenant_of(ALICE), "/v1/chat/completions", body)
     with stack.engine.connect() as conn:
@@ -222,7 +232,8 @@ async def test_kafka_not_acknowledging_is_service_unavailable(unique_id: str) ->
             )
     finally:
         await asyncio.to_thread(producer.stop, 0.5)
-    assert caught.value.status_code == 503 and caught.value.headers() == {"retry-after": "3"}
+    assert caught.value.status_code == 503
+    assert caught.value.headers() == {"x-should-retry": "true", "retry-after": "3"}
 
 
 def test_an_unexpected_failure_on_the_hot_route_is_a_500_envelope_and_the_server_goes_on(

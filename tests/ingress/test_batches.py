@@ -87,6 +87,27 @@ def test_list_pages_newest_first_with_after_and_has_more(stack: Stack) -> None:
     assert raw["first_id"] == newest_first[0] and raw["last_id"] == newest_first[-1]
 
 
+def test_an_unknown_after_cursor_is_a_400_not_the_first_page(stack: Stack) -> None:
+    mine, theirs = insert_batch(stack, ALICE), insert_batch(stack, BOB)
+    client = stack.client()
+    for cursor in ("bg_never_made", theirs):  # another caller's batch is unknown to this one
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.batches.list(after=cursor)
+        assert caught.value.param == "after" and cursor in caught.value.message
+        assert caught.value.response.headers["x-should-retry"] == "false"
+    assert mine not in {b.id for b in client.batches.list(after=mine, limit=100)}
+
+
+def test_views_set_finalizing_at(stack: Stack) -> None:
+    now = time.time()
+    finalizing = insert_batch(stack, ALICE, status="finalizing", created_at=now - 60, status_changed_at=now)
+    completed = insert_batch(stack, ALICE, status="completed", created_at=now - 60, terminal_at=now)
+    client = stack.client()
+    assert client.batches.retrieve(finalizing).finalizing_at == int(now)
+    done = client.batches.retrieve(completed)
+    assert done.finalizing_at is not None and done.in_progress_at <= done.finalizing_at <= done.completed_at
+
+
 _servers: dict[str, object] = {}
 
 

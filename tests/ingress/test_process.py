@@ -35,7 +35,9 @@ def _env(stack: Stack) -> dict[str, str]:
     }
 
 
-def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, prompt, tmp_path: Path) -> None:
+def test_sigterm_answers_held_calls_with_a_retryable_pending_and_loses_nothing(
+    stack: Stack, prompt, tmp_path: Path
+) -> None:
     port = free_port()
     log = tmp_path / "ingress.log"
     process = spawn_ingress(_env(stack), port, log)
@@ -69,9 +71,11 @@ def test_sigterm_answers_held_calls_with_202_and_loses_nothing(stack: Stack, pro
         if process.poll() is None:
             process.kill()
     for text in [*texts, streamed]:
-        response = answers[text]
-        assert response.status_code == 202, response.text
-        request_id = response.json()["id"]
+        response = answers[text]  # no 202 for a caller that did not ask for one: a retry re-attaches elsewhere
+        assert response.status_code == 504, response.text
+        assert response.json()["error"]["code"] == "result_pending"
+        assert response.headers["x-should-retry"] == "true" and response.headers["retry-after"]
+        request_id = response.headers["batchgpt-request-id"]
         assert response.headers["location"] == f"/v1/chat/completions/{request_id}"
         assert stack.stand_in.with_text(text)[0].request_id == request_id
     # nothing accepted is lost: the results arrive later and are served by another replica

@@ -42,19 +42,19 @@ def test_fingerprint_ignores_key_order_and_stream_fields_but_not_tenant_or_conte
 
 
 @pytest.mark.parametrize(
-    ("header", "wait", "is_async"),
+    ("header", "wait", "is_async", "asked"),
     [
-        (None, 600.0, False),
-        ("wait=5", 5.0, False),
-        ("respond-async, wait=5", 0.0, True),
-        ("wait=99999", 600.0, False),
-        ('wait="2.5"; foo=bar', 2.5, False),
-        ("wait=abc", 600.0, False),
+        (None, 598.0, False, False),  # BATCHGPT_MAX_WAIT_S less the margin (2 s at most)
+        ("wait=5", 5.0, False, True),
+        ("respond-async, wait=5", 0.0, True, True),
+        ("wait=99999", 598.0, False, True),
+        ('wait="2.5"; foo=bar', 2.5, False, True),
+        ("wait=abc", 598.0, False, False),
     ],
 )
-def test_prefer_header(header: str | None, wait: float, is_async: bool) -> None:
+def test_prefer_header(header: str | None, wait: float, is_async: bool, asked: bool) -> None:
     assert wait_preference(header, 600.0) == (pref := wait_preference(header, 600.0))
-    assert pref.wait_seconds == wait and pref.respond_async is is_async
+    assert pref.wait_seconds == wait and pref.respond_async is is_async and pref.asked_async is asked
 
 
 def test_cache_control() -> None:
@@ -127,6 +127,11 @@ def test_batch_rendering() -> None:
     assert shown_status({**row, "status": "completed", "cancel_requested": True}) == "completed"
     done = render_batch({**row, "status": "completed", "terminal_at": 200.0, "submitted_at": 110.0})
     assert done["completed_at"] == 200 and done["in_progress_at"] == 110 and done["failed_at"] is None
+    assert done["finalizing_at"] == 200  # finalizing not seen by a poll: no later than the completion
+    finalizing = render_batch({**row, "status": "finalizing", "submitted_at": 110.0, "status_changed_at": 150.0})
+    assert finalizing["status"] == "finalizing" and finalizing["finalizing_at"] == 150
+    assert finalizing["in_progress_at"] == 110 and finalizing["completed_at"] is None
+    assert render_batch({**row, "status": "failed", "terminal_at": 120.0})["finalizing_at"] is None
     assert render_page([], False) == {
         "object": "list",
         "data": [],

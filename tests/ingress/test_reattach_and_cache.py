@@ -1,4 +1,5 @@
-"""Re-attach and cache: the same request again never makes a second batch line."""
+"""Re-attach and cache: an SDK retry or the same Idempotency-Key never makes a second batch line; a finished
+deterministic answer is served again; a fresh call that the cache may not serve is a new request."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
+RETRY = {"x-stainless-retry-count": "1"}  # what the SDK sends on its first retry
 
 
 def _chat(text: str, **extra: object) -> dict[str, object]:
@@ -22,16 +24,18 @@ def _metric(stack: Stack, name: str, **labels: str) -> float:
     return value or 0.0
 
 
-async def test_same_body_while_in_flight_attaches_to_the_same_request(stack: Stack, prompt) -> None:
+async def test_an_sdk_retry_while_in_flight_attaches_to_the_same_request(stack: Stack, prompt) -> None:
     text = prompt("[hold] reattach-body")
     client = stack.async_client()
     first = asyncio.ensure_future(
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
     )
     [message] = await asyncio.to_thread(wait_for, lambda: stack.stand_in.with_text(text), 15, 0.05, "produced")
-    # the SDK re-sending after its timeout: the same body again, while the first call is still held
+    # the SDK re-sending (retry count 1): the same body again, while the first call is still held
     second = asyncio.ensure_future(
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": text}], extra_headers=RETRY
+        )
     )
     await asyncio.to_thread(wait_for, lambda: len(stack.ingress.service.correlator) >= 2, 10, 0.05, "both calls held")
     await asyncio.to_thread(stack.stand_in.release, message.request_id)
@@ -42,13 +46,24 @@ async def test_same_body_while_in_flight_attaches_to_the_same_request(stack: Sta
     await client.close()
 
 
-def test_identical_concurrent_first_sends_produce_one_message(stack: Stack, prompt) -> None:
+def test_a_fresh_identical_call_while_one_is_in_flight_is_a_new_request(stack: Stack, prompt) -> None:
+    text = prompt("[hold] fresh-twin")
+    with httpx.Client(base_url=stack.base_url, headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
+        ids = {http.post("/v1/chat/completions", json=_chat(text)).json()["id"] for _ in range(2)}
+    assert len(ids) == 2
+    wait_for(lambda: len(stack.stand_in.with_text(text)) == 2, timeout_s=15, what="two requests produced")
+
+
+def test_identical_concurrent_retries_produce_one_message(stack: Stack, prompt) -> None:
     text = prompt("[hold] racing")
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
             return await asyncio.gather(
-                *(http.post("/v1/chat/completions", json=_chat(text), headers={"Prefer": "wait=0.5"}) for _ in range(6))
+                *(
+                    http.post("/v1/chat/completions", json=_chat(text), headers={"Prefer": "wait=0.5", **RETRY})
+                    for _ in range(6)
+                )
             )
 
     responses = asyncio.run(burst())
@@ -86,40 +101,59 @@ def test_idempotency_key_with_another_body_is_409(stack: Stack, prompt) -> None:
     assert clash.json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_finished_identical_request_is_served_from_the_cache(stack: Stack, prompt) -> None:
+def test_finished_deterministic_request_is_served_from_the_cache(stack: Stack, prompt) -> None:
     text = prompt("cache-hit")
     client = stack.client()
-    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    first = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], temperature=0
+    )
     hits_before = _metric(stack, "batchgpt_ingress_cache_hits_total")
-    again = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    again = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], temperature=0
+    )
     assert again.id == first.id and again.choices[0].message.content == first.choices[0].message.content
     assert _metric(stack, "batchgpt_ingress_cache_hits_total") == hits_before + 1
     assert len(stack.stand_in.with_text(text)) == 1
 
 
+def test_cache_on_serves_sampled_requests_too(stack: Stack, start_ingress, prompt) -> None:
+    client = stack.client(base_url=start_ingress(cache="on").base_url)
+    text = prompt("cache-on")
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    again = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    assert again.id == first.id and len(stack.stand_in.with_text(text)) == 1
+
+
 def test_no_cache_header_submits_a_finished_request_afresh(stack: Stack, prompt) -> None:
     text = prompt("no-cache")
     client = stack.client()
-    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    first = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], temperature=0
+    )
     fresh = client.chat.completions.create(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": text}],
+        temperature=0,
         extra_headers={"Cache-Control": "no-cache"},
     )
     assert fresh.id != first.id
     assert len(stack.stand_in.with_text(text)) == 2
 
 
-def test_cache_off_submits_afresh_but_still_attaches_in_flight(stack: Stack, start_ingress, prompt) -> None:
+def test_cache_off_submits_afresh_but_an_sdk_retry_still_attaches(stack: Stack, start_ingress, prompt) -> None:
     server = start_ingress(cache="off")
     client = stack.client(base_url=server.base_url)
     done = prompt("cache-off")
-    first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": done}])
-    second = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": done}])
+    first = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": done}], temperature=0
+    )
+    second = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": done}], temperature=0
+    )
     assert first.id != second.id and len(stack.stand_in.with_text(done)) == 2
     held = prompt("[hold] cache-off-inflight")
     with httpx.Client(base_url=server.base_url, headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
-        ids = {http.post("/v1/chat/completions", json=_chat(held)).json()["id"] for _ in range(2)}
+        ids = {http.post("/v1/chat/completions", json=_chat(held), headers=retry).json()["id"] for retry in ({}, RETRY)}
     assert len(ids) == 1
     wait_for(lambda: stack.stand_in.with_text(held), timeout_s=15)
     assert len(stack.stand_in.with_text(held)) == 1
@@ -128,9 +162,13 @@ def test_cache_off_submits_afresh_but_still_attaches_in_flight(stack: Stack, sta
 def test_streamed_and_plain_calls_with_the_same_body_share_one_line(stack: Stack, prompt) -> None:
     text = prompt("stream-shares")
     client = stack.client()
-    plain = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+    plain = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}], temperature=0
+    )
     chunks = list(
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}], stream=True)
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": text}], temperature=0, stream=True
+        )
     )
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == plain.choices[0].message.content
     assert len(stack.stand_in.with_text(text)) == 1
@@ -140,7 +178,7 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     import threading
 
     text = prompt("[hold] sdk-timeout-resend")
-    # the SDK's own behaviour, shortened: read timeout, then it re-sends the very same request
+    # the SDK's own behaviour, shortened: the wait ends before its read timeout, then it re-sends the same request
     client = stack.client(timeout=3.0, max_retries=1)
     box: dict[str, object] = {}
     caller = threading.Thread(
@@ -150,12 +188,14 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     )
     caller.start()
     [message] = wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)
-    # the first attempt timed out and the SDK re-sent it: both are waiting on the same request
-    wait_for(lambda: len(stack.ingress.service.correlator) >= 2, timeout_s=15, what="the SDK's re-send held")
+    reattached = _metric(stack, "batchgpt_ingress_reattach_total", via="fingerprint")
+    wait_for(
+        lambda: _metric(stack, "batchgpt_ingress_reattach_total", via="fingerprint") > reattached,
+        timeout_s=15,
+        what="the SDK's re-send attached",
+    )
     stack.stand_in.answer(message)
     caller.join(timeout=20)
     completion = box["c"]
     assert completion.choices[0].message.content == expected_chat_content(_chat(text))  # type: ignore[attr-defined]
     assert len(stack.stand_in.with_text(text)) == 1
-    reattached = _metric(stack, "batchgpt_ingress_reattach_total", via="fingerprint")
-    assert reattached >= 1

@@ -11,6 +11,7 @@ from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
+RETRY = {"x-stainless-retry-count": "1"}  # what the SDK sends on its first retry
 
 
 def _chat(text: str) -> dict[str, object]:
@@ -50,14 +51,17 @@ def test_resend_through_another_replica_attaches_and_gets_the_result(stack: Stac
         )
         request_id = first.json()["id"]
         [message] = wait_for(lambda: stack.stand_in.with_text(text), timeout_s=15)
-        # the caller comes back through the other replica with the same body and is held there
+        # the caller's SDK retries through the other replica with the same body and is held there
         client = stack.client(base_url=other.base_url)
         import threading
 
         box: dict[str, object] = {}
         waiter = threading.Thread(
             target=lambda: box.setdefault(
-                "c", client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+                "c",
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}], extra_headers=RETRY
+                ),
             )
         )
         waiter.start()
@@ -96,7 +100,10 @@ def test_pinned_reply_partitions_and_a_reply_published_to_another_replica(stack:
         box: dict[str, httpx.Response] = {}
         waiter = threading.Thread(
             target=lambda: box.setdefault(
-                "r", http.post(f"{one.base_url}/v1/chat/completions", json=_chat(text), headers={"Prefer": "wait=15"})
+                "r",
+                http.post(
+                    f"{one.base_url}/v1/chat/completions", json=_chat(text), headers={"Prefer": "wait=15", **RETRY}
+                ),
             )
         )
         waiter.start()
@@ -116,10 +123,10 @@ def test_pinned_reply_partitions_and_a_reply_published_to_another_replica(stack:
 async def test_identical_first_sends_through_two_replicas_at_once_make_one_request(
     stack: Stack, start_ingress, prompt
 ) -> None:
-    """The lookup and the insert run under one database lock per fingerprint, across replicas."""
+    """The lookup and the insert run under one database lock per fingerprint, across replicas (SDK retries)."""
     other = start_ingress()
     texts = [prompt(f"[hold] twin{i}") for i in range(20)]  # [hold]: the stand-in leaves them pending
-    async with httpx.AsyncClient(headers={**AUTH, "Prefer": "respond-async"}, timeout=30) as http:
+    async with httpx.AsyncClient(headers={**AUTH, "Prefer": "respond-async", **RETRY}, timeout=30) as http:
         sends = [
             http.post(f"{base}/v1/chat/completions", json=_chat(text))
             for text in texts

@@ -1,22 +1,23 @@
-"""Resolver test fixtures: a fast simulator, resolver settings on the test's topics and database, readers."""
+"""Resolver test fixtures: a fast simulator, resolver settings on the test's topics and database, readers,
+and the ``rig`` that bundles them (:mod:`tests.resolver.rig`, which also holds the waits re-exported here)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from openai import OpenAI
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import RunningSimulator, run_simulator
-from batchgpt.store.tables import batches
 from resolver.settings import ResolverSettings
+from tests.resolver.rig import ResolverRig, batch_row, member_outcomes, wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader
-from tests.support.waiting import async_wait_for
+from tests.support.service_settings import connection_values
+
+__all__ = ["batch_row", "member_outcomes", "wait_resolved", "wait_until"]
 
 FAST_PHASES = {
     "validating_seconds": 0.05,
@@ -45,12 +46,7 @@ def openai_sync(sim: RunningSimulator) -> Iterator[OpenAI]:
 def resolver_settings(kafka_settings: KafkaSettings, database_url: str, sim: RunningSimulator) -> ResolverSettings:
     """Resolver settings on this test's topics, database and simulator, with sub-second timings."""
     return ResolverSettings(
-        kafka_bootstrap_servers=kafka_settings.kafka_bootstrap_servers,
-        topic_prefix=kafka_settings.topic_prefix,
-        topic_partitions=2,
-        database_url=database_url,
-        openai_api_key="sk-test",
-        openai_base_url=sim.base_url,
+        **connection_values(kafka_settings, database_url, sim.base_url),
         poll_interval_seconds=0.05,
         idle_scan_seconds=0.1,
         lease_seconds=5.0,
@@ -63,50 +59,32 @@ def resolver_settings(kafka_settings: KafkaSettings, database_url: str, sim: Run
 @pytest.fixture
 def replies_reader(kafka_settings: KafkaSettings) -> Iterator[TopicReader]:
     """Everything on the default replies topic."""
-    reader = TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.replies)
-    yield reader
-    reader.close()
+    with TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.replies) as reader:
+        yield reader
 
 
 @pytest.fixture
 def requests_reader(kafka_settings: KafkaSettings) -> Iterator[TopicReader]:
     """Everything on the requests topic (resubmissions)."""
-    reader = TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.requests)
-    yield reader
-    reader.close()
+    with TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.requests) as reader:
+        yield reader
 
 
 @pytest.fixture
 def events_reader(kafka_settings: KafkaSettings) -> Iterator[TopicReader]:
     """Everything on the batches topic."""
-    reader = TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.batches)
-    yield reader
-    reader.close()
+    with TopicReader(kafka_settings.kafka_bootstrap_servers, kafka_settings.topics.batches) as reader:
+        yield reader
 
 
-def batch_row(engine: Engine, batch_id: str) -> Any:
-    """The batches row."""
-    with engine.connect() as conn:
-        return conn.execute(select(batches).where(batches.c.id == batch_id)).one()
-
-
-async def wait_resolved(engine: Engine, batch_id: str, timeout_s: float = 30.0) -> Any:
-    """Wait until the resolver set ``resolved_at``; return the row."""
-
-    async def resolved() -> Any:
-        row = await asyncio.to_thread(batch_row, engine, batch_id)
-        return row if row.resolved_at is not None else None
-
-    return await async_wait_for(resolved, timeout_s=timeout_s, what=f"batch {batch_id} resolved")
-
-
-async def wait_until(check: Callable[[], Any], timeout_s: float = 30.0, what: str = "") -> Any:
-    """Run a blocking check in a thread until it is truthy."""
-
-    async def condition() -> Any:
-        return await asyncio.to_thread(check)
-
-    return await async_wait_for(condition, timeout_s=timeout_s, what=what)
-
-
-Waiter = Callable[..., Awaitable[Any]]
+@pytest.fixture
+def rig(
+    resolver_settings: ResolverSettings,
+    kafka_settings: KafkaSettings,
+    db_engine: Engine,
+    sim: RunningSimulator,
+    openai_sync: OpenAI,
+    replies_reader: TopicReader,
+) -> ResolverRig:
+    """This test's resolver settings, topics, database, simulator and SDK client, and its default replies topic."""
+    return ResolverRig(resolver_settings, kafka_settings, db_engine, sim, openai_sync, replies_reader)

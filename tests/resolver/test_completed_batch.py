@@ -5,48 +5,36 @@ from __future__ import annotations
 
 from collections import Counter
 
-from openai import OpenAI
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from batchgpt.kafka import ensure_topics
-from batchgpt.settings import KafkaSettings
 from batchgpt.simulator.answers import expected_chat_content, expected_embedding
-from batchgpt.store.tables import batch_members, requests, results
+from batchgpt.store.tables import requests, results
 from resolver.app import running_resolver
-from resolver.settings import ResolverSettings
 from schemas import BatchEventKind, ReplyStatus, RequestMessage
-from tests.resolver.collator_role import announce, make_request, submit_as_collator
-from tests.resolver.conftest import wait_resolved, wait_until
+from tests.resolver.collator_role import announce, make_request
+from tests.resolver.rig import ResolverRig, wait_resolved, wait_until
 from tests.resolver.topic_reader import TopicReader
 
 
 async def test_completed_batch_answers_every_caller_with_its_own_line(
-    resolver_settings: ResolverSettings,
-    kafka_settings: KafkaSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    events_reader: TopicReader,
-    unique_id: str,
+    rig: ResolverRig, events_reader: TopicReader, unique_id: str
 ) -> None:
-    custom_topic = kafka_settings.topic_prefix + "custom-replies"
-    ensure_topics(kafka_settings, names=[custom_topic], partitions=1)
+    custom_topic = rig.kafka.topic_prefix + "custom-replies"
+    ensure_topics(rig.kafka, names=[custom_topic], partitions=1)
     ok = [make_request(f"ok-{unique_id}-{i}", f"question {i}") for i in range(5)]
     bad = make_request(f"bad-{unique_id}", "please fail [sim:error=400:context_length_exceeded]")
     broken = make_request(f"broken-{unique_id}", "server trouble [sim:error=503]")
-    pinned = make_request(f"pinned-{unique_id}", "pinned", reply_topic=kafka_settings.topics.replies, reply_partition=1)
+    pinned = make_request(f"pinned-{unique_id}", "pinned", reply_topic=rig.kafka.topics.replies, reply_partition=1)
     custom = make_request(f"custom-{unique_id}", "custom topic", reply_topic=custom_topic)
     members = [*ok, bad, broken, pinned, custom]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    announce(kafka_settings, batch_id)
+    batch_id = rig.submit(members)
+    announce(rig.kafka, batch_id)
 
-    async with running_resolver(resolver_settings) as resolver:
-        row = await wait_resolved(db_engine, batch_id)
+    async with running_resolver(rig.settings) as resolver:
+        row = await wait_resolved(rig.engine, batch_id)
 
-    replies = await wait_until(
-        lambda: (r := replies_reader.replies()) and len(r) >= len(members) - 1 and r,
-        what="replies on the default topic",
-    )
+    replies = await rig.wait_replies(len(members) - 1, what="replies on the default topic")
     by_id = {r.request_id: r for r in replies}
     assert Counter(r.request_id for r in replies) == Counter({m.request_id: 1 for m in members if m is not custom})
     for request in [*ok, pinned]:
@@ -58,23 +46,16 @@ async def test_completed_batch_answers_every_caller_with_its_own_line(
     assert by_id[bad.request_id].body["error"]["code"] == "context_length_exceeded"
     assert by_id[broken.request_id].status is ReplyStatus.FAILED and by_id[broken.request_id].status_code == 503
     assert set(by_id[broken.request_id].body["error"]) == {"message", "type", "param", "code"}
-    assert [s.partition for s in replies_reader.seen if s.key == pinned.request_id] == [1]
+    assert [s.partition for s in rig.default_replies.seen if s.key == pinned.request_id] == [1]
 
-    custom_reader = TopicReader(kafka_settings.kafka_bootstrap_servers, custom_topic)
-    try:
+    with TopicReader(rig.kafka.kafka_bootstrap_servers, custom_topic) as custom_reader:
         on_custom = await wait_until(lambda: custom_reader.replies(), what="reply on the custom topic")
-    finally:
-        custom_reader.close()
     assert [r.request_id for r in on_custom] == [custom.request_id]
 
-    with db_engine.connect() as conn:
+    with rig.engine.connect() as conn:
         stored = {r.request_id: r for r in conn.execute(select(results))}
         states = dict(conn.execute(select(requests.c.request_id, requests.c.state)).all())
-        outcomes = dict(
-            conn.execute(
-                select(batch_members.c.request_id, batch_members.c.outcome).where(batch_members.c.batch_id == batch_id)
-            ).all()
-        )
+    outcomes = rig.outcomes(batch_id)
     assert set(stored) == {m.request_id for m in members}
     assert stored[bad.request_id].status_code == 400 and stored[ok[0].request_id].status == "completed"
     assert states[ok[0].request_id] == "completed" and states[bad.request_id] == "failed"
@@ -96,30 +77,18 @@ async def test_completed_batch_answers_every_caller_with_its_own_line(
 
 
 async def test_a_reply_to_an_unusable_partition_falls_back_to_the_default_topic(
-    resolver_settings: ResolverSettings,
-    kafka_settings: KafkaSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    unique_id: str,
+    rig: ResolverRig, unique_id: str
 ) -> None:
-    lost = make_request(f"lost-{unique_id}", "where to?", reply_topic=kafka_settings.topics.replies, reply_partition=7)
+    lost = make_request(f"lost-{unique_id}", "where to?", reply_topic=rig.kafka.topics.replies, reply_partition=7)
     fine = make_request(f"fine-{unique_id}", "here")
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=[lost, fine])
-    async with running_resolver(resolver_settings):
-        await wait_resolved(db_engine, batch_id)
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 2 and r, what="two replies")
+    batch_id = rig.submit([lost, fine])
+    await rig.resolve(batch_id)
+    replies = await rig.wait_replies(2, what="two replies")
     assert sorted(r.request_id for r in replies) == sorted([lost.request_id, fine.request_id])
     assert all(r.status is ReplyStatus.COMPLETED for r in replies)
 
 
-async def test_an_embeddings_batch_answers_each_caller_with_its_vectors(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    unique_id: str,
-) -> None:
+async def test_an_embeddings_batch_answers_each_caller_with_its_vectors(rig: ResolverRig, unique_id: str) -> None:
     texts = ["first text", "second text"]
     members = [
         RequestMessage.model_validate(
@@ -131,11 +100,9 @@ async def test_an_embeddings_batch_answers_each_caller_with_its_vectors(
         )
         for i, text in enumerate(texts)
     ]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    async with running_resolver(resolver_settings):
-        row = await wait_resolved(db_engine, batch_id)
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 2 and r, what="two replies")
-    by_id = {r.request_id: r for r in replies}
+    batch_id = rig.submit(members)
+    [row] = await rig.resolve(batch_id)
+    by_id = await rig.replies_by_id(2, what="two replies")
     for member, text in zip(members, texts, strict=True):
         reply = by_id[member.request_id]
         assert reply.status is ReplyStatus.COMPLETED

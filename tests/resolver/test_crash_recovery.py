@@ -13,30 +13,27 @@ from pathlib import Path
 
 import httpx
 import pytest
-from openai import OpenAI
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
-from batchgpt.settings import KafkaSettings
-from batchgpt.simulator.testing import RunningSimulator, free_port
+from batchgpt.simulator.testing import free_port
 from batchgpt.store.tables import batch_members, results
-from tests.resolver.collator_role import announce, make_request, submit_as_collator
-from tests.resolver.conftest import batch_row
-from tests.resolver.topic_reader import TopicReader
+from tests.resolver.collator_role import announce, make_request
+from tests.resolver.rig import ResolverRig
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _env(kafka_settings: KafkaSettings, database_url: str, sim: RunningSimulator, **extra: str) -> dict[str, str]:
+def _env(rig: ResolverRig, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "KAFKA_"))}
     env.update(
         {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap_servers,
-            "BATCHGPT_TOPIC_PREFIX": kafka_settings.topic_prefix,
+            "KAFKA_BOOTSTRAP_SERVERS": rig.kafka.kafka_bootstrap_servers,
+            "BATCHGPT_TOPIC_PREFIX": rig.kafka.topic_prefix,
             "BATCHGPT_TOPIC_PARTITIONS": "2",
-            "BATCHGPT_DATABASE_URL": database_url,
+            "BATCHGPT_DATABASE_URL": rig.settings.database_url,
             "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": sim.base_url,
+            "OPENAI_BASE_URL": rig.sim.base_url,
             "BATCHGPT_POLL_INTERVAL_S": "0.05",
             "BATCHGPT_RESOLVER_SCAN_S": "0.1",
             "BATCHGPT_RESOLVER_LEASE_S": "1",
@@ -73,32 +70,24 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
 
 
 def test_resolver_killed_mid_fanout_answers_everyone_after_restart(
-    kafka_settings: KafkaSettings,
-    database_url: str,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    sim: RunningSimulator,
-    replies_reader: TopicReader,
-    spawn: Spawn,
-    tmp_path: Path,
-    unique_id: str,
+    rig: ResolverRig, spawn: Spawn, tmp_path: Path, unique_id: str
 ) -> None:
     members = [make_request(f"kx-{unique_id}-{i:03d}", f"question {i}") for i in range(60)]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    announce(kafka_settings, batch_id)
+    batch_id = rig.submit(members)
+    announce(rig.kafka, batch_id)
 
-    doomed = spawn(_env(kafka_settings, database_url, sim, BATCHGPT_TEST_CRASH_AT="mid_fanout:45"), "first")
+    doomed = spawn(_env(rig, BATCHGPT_TEST_CRASH_AT="mid_fanout:45"), "first")
     assert doomed.wait(timeout=60) == -signal.SIGKILL, (tmp_path / "first.log").read_text()
-    with db_engine.connect() as conn:
+    with rig.engine.connect() as conn:
         stored_before = conn.execute(select(func.count()).select_from(results)).scalar()
     # chunks of 10, at most 3 in flight: chunks 1-2 were stored before chunk 5 was even produced
     assert 20 <= stored_before < len(members)  # it really died in the middle of the fan-out
-    assert batch_row(db_engine, batch_id).resolved_at is None
+    assert rig.row(batch_id).resolved_at is None
 
     metrics_port = free_port()
-    survivor = spawn(_env(kafka_settings, database_url, sim, BATCHGPT_METRICS_PORT=str(metrics_port)), "second")
+    survivor = spawn(_env(rig, BATCHGPT_METRICS_PORT=str(metrics_port)), "second")
     wait_for(
-        lambda: batch_row(db_engine, batch_id).resolved_at is not None,
+        lambda: rig.row(batch_id).resolved_at is not None,
         timeout_s=60,
         what="resolved after restart",
     )
@@ -107,11 +96,11 @@ def test_resolver_killed_mid_fanout_answers_everyone_after_restart(
     survivor.send_signal(signal.SIGTERM)
     assert survivor.wait(timeout=30) == 0, (tmp_path / "second.log").read_text()
 
-    replies = wait_for(lambda: (r := replies_reader.replies()) and len(r) >= len(members) and r, what="replies")
+    replies = wait_for(lambda: (r := rig.default_replies.replies()) and len(r) >= len(members) and r, what="replies")
     counts = Counter(r.request_id for r in replies)
     assert set(counts) == {m.request_id for m in members}  # everyone answered
     assert any(n > 1 for n in counts.values())  # the interrupted chunk was published again
-    with db_engine.connect() as conn:
+    with rig.engine.connect() as conn:
         rows = conn.execute(select(results.c.request_id, results.c.status)).all()
         outcomes = set(conn.execute(select(batch_members.c.outcome)).scalars())
     assert sorted(r.request_id for r in rows) == sorted(m.request_id for m in members)

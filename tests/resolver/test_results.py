@@ -90,3 +90,15 @@ def test_error_envelope_has_all_four_keys() -> None:
     assert error_envelope("m", code="c", status_code=400) == {
         "error": {"message": "m", "type": "invalid_request_error", "param": None, "code": "c"}
     }
+
+
+def test_a_line_that_ran_carries_its_upstream_request_id_into_the_reply() -> None:
+    ok = parse_line(_line("r1", {"status_code": 200, "request_id": "req_up_1", "body": COMPLETION}))
+    failed = parse_line(_line("r2", {"status_code": 400, "request_id": "req_up_2", "body": {}}))
+    never_ran = parse_line(_line("r3", None, {"code": "batch_expired", "message": "late"}))
+    assert ok is not None and failed is not None and never_ran is not None
+    assert line_outcome(ok).upstream_request_id == "req_up_1"
+    assert line_outcome(failed).upstream_request_id == "req_up_2"
+    assert line_outcome(never_ran).upstream_request_id is None
+    long_id = parse_line(_line("r4", {"status_code": 200, "request_id": "x" * 300, "body": COMPLETION}))
+    assert long_id is not None and long_id.request_id == "x" * 128

@@ -12,14 +12,11 @@ from openai import OpenAI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from batchgpt.simulator.testing import RunningSimulator
 from batchgpt.store.leases import claim_due
 from batchgpt.store.tables import requests
 from resolver.app import RunningResolver, running_resolver
-from resolver.settings import ResolverSettings
 from tests.resolver.collator_role import make_request, submit_as_collator
-from tests.resolver.conftest import batch_row, wait_resolved, wait_until
-from tests.resolver.topic_reader import TopicReader
+from tests.resolver.rig import ResolverRig, wait_resolved, wait_until
 
 
 def test_concurrent_claims_never_hand_a_batch_to_two_workers(
@@ -46,65 +43,44 @@ def test_concurrent_claims_never_hand_a_batch_to_two_workers(
     assert claim_due(db_engine, owner="w3", now=time.time(), lease_seconds=30, limit=8) == []
 
 
-async def test_batches_in_the_database_are_found_at_start_without_any_event(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    unique_id: str,
-) -> None:
+async def test_batches_in_the_database_are_found_at_start_without_any_event(rig: ResolverRig, unique_id: str) -> None:
     members = [make_request(f"db-{unique_id}-{i}", f"q{i}") for i in range(3)]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)  # no event published
-    async with running_resolver(resolver_settings):
-        await wait_resolved(db_engine, batch_id)
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 3 and r, what="replies")
+    batch_id = rig.submit(members)  # no event published
+    await rig.resolve(batch_id)
+    replies = await rig.wait_replies(3)
     assert sorted(r.request_id for r in replies) == sorted(m.request_id for m in members)
 
 
-async def test_restart_resumes_a_batch_left_in_progress(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    sim: RunningSimulator,
-    replies_reader: TopicReader,
-    unique_id: str,
-) -> None:
-    sim.configure(in_progress_seconds=1.5)
+async def test_restart_resumes_a_batch_left_in_progress(rig: ResolverRig, unique_id: str) -> None:
+    rig.sim.configure(in_progress_seconds=1.5)
     members = [make_request(f"rs-{unique_id}-{i}", f"q{i}") for i in range(4)]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
+    batch_id = rig.submit(members)
 
-    async with running_resolver(resolver_settings):
-        await wait_until(lambda: batch_row(db_engine, batch_id).status == "in_progress", what="in_progress")
-        with db_engine.connect() as conn:
+    async with running_resolver(rig.settings):
+        await wait_until(lambda: rig.row(batch_id).status == "in_progress", what="in_progress")
+        with rig.engine.connect() as conn:
             states = set(conn.execute(select(requests.c.state)).scalars())
         assert states == {"in_progress"}
-    assert batch_row(db_engine, batch_id).resolved_at is None
-    assert batch_row(db_engine, batch_id).lease_owner is None  # released on clean shutdown
+    assert rig.row(batch_id).resolved_at is None
+    assert rig.row(batch_id).lease_owner is None  # released on clean shutdown
 
-    async with running_resolver(resolver_settings):
-        row = await wait_resolved(db_engine, batch_id)
+    [row] = await rig.resolve(batch_id)
     assert row.status == "completed"
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 4 and r, what="replies")
+    replies = await rig.wait_replies(4)
     assert Counter(r.request_id for r in replies) == Counter({m.request_id: 1 for m in members})
 
 
-async def test_two_workers_share_open_batches_and_answer_each_request_once(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    unique_id: str,
-) -> None:
-    settings = resolver_settings.model_copy(update={"max_concurrent_batches": 1})
+async def test_two_workers_share_open_batches_and_answer_each_request_once(rig: ResolverRig, unique_id: str) -> None:
+    settings = rig.settings.model_copy(update={"max_concurrent_batches": 1})
     batches = [[make_request(f"sh-{unique_id}-{b}-{i}", f"batch {b} q{i}") for i in range(3)] for b in range(6)]
-    ids = [submit_as_collator(client=openai_sync, engine=db_engine, members=m) for m in batches]
+    ids = [rig.submit(m) for m in batches]
     async with (
         running_resolver(settings, registry=CollectorRegistry(), owner="worker-a") as first,
         running_resolver(settings, registry=CollectorRegistry(), owner="worker-b") as second,
     ):
-        await asyncio.gather(*(wait_resolved(db_engine, batch_id) for batch_id in ids))
+        await asyncio.gather(*(wait_resolved(rig.engine, batch_id) for batch_id in ids))
 
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 18 and r, what="replies")
+    replies = await rig.wait_replies(18)
     assert Counter(r.request_id for r in replies) == Counter({m.request_id: 1 for b in batches for m in b})
 
     def resolved_by(worker: RunningResolver) -> float:
@@ -116,11 +92,7 @@ async def test_two_workers_share_open_batches_and_answer_each_request_once(
 
 
 async def test_a_batch_recorded_already_terminal_is_polled_for_its_files_and_answered(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    replies_reader: TopicReader,
-    unique_id: str,
+    rig: ResolverRig, unique_id: str
 ) -> None:
     """A restarted collator may adopt an upstream batch that already finished and record it as ``completed``
     without file ids; the resolver must still read the output file rather than answer ``missing_result``."""
@@ -129,14 +101,13 @@ async def test_a_batch_recorded_already_terminal_is_polled_for_its_files_and_ans
     from batchgpt.store.tables import batches
 
     members = [make_request(f"ad-{unique_id}-{i}", f"q{i}") for i in range(3)]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    upstream_id = batch_row(db_engine, batch_id).upstream_batch_id
-    await wait_until(lambda: openai_sync.batches.retrieve(upstream_id).status == "completed", what="upstream done")
-    with db_engine.begin() as conn:  # what the collator writes when it adopts a finished upstream batch
+    batch_id = rig.submit(members)
+    upstream_id = rig.row(batch_id).upstream_batch_id
+    await wait_until(lambda: rig.client.batches.retrieve(upstream_id).status == "completed", what="upstream done")
+    with rig.engine.begin() as conn:  # what the collator writes when it adopts a finished upstream batch
         conn.execute(update(batches).where(batches.c.id == batch_id).values(status="completed"))
-    async with running_resolver(resolver_settings):
-        await wait_resolved(db_engine, batch_id)
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 3 and r, what="replies")
+    await rig.resolve(batch_id)
+    replies = await rig.wait_replies(3)
     assert sorted(r.request_id for r in replies) == sorted(m.request_id for m in members)
     assert {r.status_code for r in replies} == {200}
-    assert batch_row(db_engine, batch_id).output_file_id is not None
+    assert rig.row(batch_id).output_file_id is not None

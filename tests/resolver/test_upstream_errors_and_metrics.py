@@ -6,32 +6,21 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from openai import OpenAI
 from prometheus_client import generate_latest
-from sqlalchemy import Engine
 
 from batchgpt.pricing import estimate_saving
-from batchgpt.simulator.testing import RunningSimulator
 from resolver.app import running_resolver
-from resolver.settings import ResolverSettings
-from tests.resolver.collator_role import make_request, submit_as_collator
-from tests.resolver.conftest import wait_resolved, wait_until
-from tests.resolver.topic_reader import TopicReader
+from tests.resolver.collator_role import make_request
+from tests.resolver.rig import ResolverRig, wait_resolved, wait_until
 
 
-async def test_rate_limited_polls_back_off_for_retry_after(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    sim: RunningSimulator,
-    unique_id: str,
-) -> None:
+async def test_rate_limited_polls_back_off_for_retry_after(rig: ResolverRig, unique_id: str) -> None:
     members = [make_request(f"rl-{unique_id}", "hello")]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    sim.inject(kind="http_error", route="batches.retrieve", status=429, retry_after_seconds=0.8, count=2)
+    batch_id = rig.submit(members)
+    rig.sim.inject(kind="http_error", route="batches.retrieve", status=429, retry_after_seconds=0.8, count=2)
     started = time.monotonic()
-    async with running_resolver(resolver_settings) as resolver:
-        await wait_resolved(db_engine, batch_id)
+    async with running_resolver(rig.settings) as resolver:
+        await wait_resolved(rig.engine, batch_id)
     elapsed = time.monotonic() - started
     errors = resolver.metrics.registry.get_sample_value(
         "batchgpt_resolver_upstream_errors_total", {"operation": "batches.retrieve"}
@@ -41,38 +30,28 @@ async def test_rate_limited_polls_back_off_for_retry_after(
 
 
 async def test_a_failed_result_download_is_retried_and_answers_each_request_once(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    sim: RunningSimulator,
-    replies_reader: TopicReader,
-    unique_id: str,
+    rig: ResolverRig, unique_id: str
 ) -> None:
     members = [make_request(f"dl-{unique_id}-{i}", f"q{i}") for i in range(20)]
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    sim.inject(kind="http_error", route="files.content", status=500, count=1)
-    async with running_resolver(resolver_settings) as resolver:
-        await wait_resolved(db_engine, batch_id)
+    batch_id = rig.submit(members)
+    rig.sim.inject(kind="http_error", route="files.content", status=500, count=1)
+    async with running_resolver(rig.settings) as resolver:
+        await wait_resolved(rig.engine, batch_id)
     assert (
         resolver.metrics.registry.get_sample_value(
             "batchgpt_resolver_upstream_errors_total", {"operation": "files.content"}
         )
         == 1
     )
-    replies = await wait_until(lambda: (r := replies_reader.replies()) and len(r) >= 20 and r, what="replies")
+    replies = await rig.wait_replies(20)
     assert Counter(r.request_id for r in replies) == Counter({m.request_id: 1 for m in members})
 
 
-async def test_metrics_report_states_lines_fanout_time_tokens_and_saving(
-    resolver_settings: ResolverSettings,
-    db_engine: Engine,
-    openai_sync: OpenAI,
-    unique_id: str,
-) -> None:
+async def test_metrics_report_states_lines_fanout_time_tokens_and_saving(rig: ResolverRig, unique_id: str) -> None:
     members = [make_request(f"mt-{unique_id}-{i}", f"q{i}") for i in range(3)]
     members.append(make_request(f"mt-{unique_id}-bad", "x [sim:error=400]"))
-    batch_id = submit_as_collator(client=openai_sync, engine=db_engine, members=members)
-    async with running_resolver(resolver_settings) as resolver:
+    batch_id = rig.submit(members)
+    async with running_resolver(rig.settings) as resolver:
         registry = resolver.metrics.registry
 
         def open_batches() -> float:
@@ -82,7 +61,7 @@ async def test_metrics_report_states_lines_fanout_time_tokens_and_saving(
             )
 
         await wait_until(lambda: open_batches() == 1, what="the batch counted as open")
-        row = await wait_resolved(db_engine, batch_id)
+        row = await wait_resolved(rig.engine, batch_id)
         await wait_until(lambda: open_batches() == 0, what="the batch no longer open")
     sample = registry.get_sample_value
     assert sample("batchgpt_resolver_lines_total", {"outcome": "completed"}) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolver.isolation import blame_lines
 from resolver.results import Outcome
 from resolver.verdicts import (
     RESUBMIT,
@@ -46,31 +47,19 @@ def test_a_member_missing_after_a_cancel_is_unfinished() -> None:
     assert verdict is RESUBMIT
 
 
-def test_validation_errors_name_lines_one_based() -> None:
-    errors = [
-        {"code": "invalid_request", "message": "Messages parameter is required.", "param": "body.messages", "line": 2}
-    ]
-    own = failed_batch_verdict(errors, line_no=1)
-    assert isinstance(own, Outcome) and own.status_code == 400
-    assert own.body["error"] == {
-        "message": "Messages parameter is required.",
-        "type": "invalid_request_error",
-        "param": "body.messages",
-        "code": "invalid_request",
-    }
-    neighbour = failed_batch_verdict(errors, line_no=0)
-    assert isinstance(neighbour, Outcome) and neighbour.status_code == 502 and _code(neighbour) == "batch_failed"
-    assert "line 2" in neighbour.body["error"]["message"]
-
-
 def test_batch_level_failures_are_400_for_input_and_502_for_system() -> None:
+    def verdict(errors: list[dict[str, object]]) -> Outcome:
+        found = failed_batch_verdict(blame_lines(errors, line_count=2), line_no=0, attempt=0, max_resubmits=3)
+        assert isinstance(found, Outcome)
+        return found
+
     model = [{"code": "model_not_found", "message": "no such model", "param": "body.model", "line": None}]
-    assert failed_batch_verdict(model, line_no=0).status_code == 400
+    assert verdict(model).status_code == 400
     empty = [{"code": "empty_file", "message": "empty", "param": None, "line": None}]
-    assert failed_batch_verdict(empty, line_no=0).status_code == 502
+    assert verdict(empty).status_code == 502
     no_file = [{"code": "invalid_request", "message": "Cannot find file", "param": "file_id", "line": None}]
-    assert failed_batch_verdict(no_file, line_no=0).status_code == 502
-    assert _code(failed_batch_verdict([], line_no=0)) == "batch_failed"
+    assert verdict(no_file).status_code == 502
+    assert _code(verdict([])) == "batch_failed"
 
 
 def test_token_limit_resubmits_then_answers_429() -> None:

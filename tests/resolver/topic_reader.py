@@ -65,3 +65,9 @@ class TopicReader:
     def close(self) -> None:
         """Close the consumer."""
         self._consumer.close()
+
+    def __enter__(self) -> TopicReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

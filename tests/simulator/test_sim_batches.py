@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import openai
@@ -75,7 +76,7 @@ def test_batch_runs_to_completed_and_every_caller_gets_its_own_answer(client: Op
     for line in lines:
         assert line["error"] is None and line["id"].startswith("batch_req_")
         response = line["response"]
-        assert response["status_code"] == 200 and len(response["request_id"]) == 32
+        assert response["status_code"] == 200 and re.fullmatch(r"req_[0-9a-f]{32}", response["request_id"])
         completion = response["body"]
         assert completion["object"] == "chat.completion" and completion["id"].startswith("chatcmpl-")
         expected = expected_chat_content(chat_body(prompts[line["custom_id"]]))
@@ -83,9 +84,7 @@ def test_batch_runs_to_completed_and_every_caller_gets_its_own_answer(client: Op
     usage = done.usage
     assert usage is not None
     assert usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in lines)
-    assert usage.output_tokens == sum(
-        line["response"]["body"]["usage"]["completion_tokens"] for line in lines
-    )
+    assert usage.output_tokens == sum(line["response"]["body"]["usage"]["completion_tokens"] for line in lines)
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens > 0
 
     output = client.files.retrieve(done.output_file_id)
@@ -155,9 +154,7 @@ def test_all_lines_failing_leaves_no_output_file(client: OpenAI) -> None:
 
 
 def test_empty_error_file_option() -> None:
-    with run_simulator(
-        validating_seconds=0, in_progress_seconds=0, finalizing_seconds=0, empty_error_file=True
-    ) as sim:
+    with run_simulator(validating_seconds=0, in_progress_seconds=0, finalizing_seconds=0, empty_error_file=True) as sim:
         with OpenAI(base_url=sim.base_url, api_key="k", max_retries=0) as client:
             done = wait_status(client, submit(client, [chat_line("a", "x")]).id)
             assert done.error_file_id and client.files.content(done.error_file_id).content == b""
@@ -167,9 +164,7 @@ def test_embeddings_batch(client: OpenAI) -> None:
     lines = [embedding_line("one", "alpha"), embedding_line("two", ["beta", "gamma"])]
     done = wait_status(client, submit(client, lines, endpoint=EMBEDDINGS).id)
     assert done.status == "completed" and done.model == "text-embedding-3-small"
-    results = {
-        line["custom_id"]: line["response"]["body"] for line in read_lines(client, done.output_file_id)
-    }
+    results = {line["custom_id"]: line["response"]["body"] for line in read_lines(client, done.output_file_id)}
     assert results["one"]["data"][0]["embedding"] == expected_embedding("alpha", 1536)
     assert [d["embedding"] for d in results["two"]["data"]] == [
         expected_embedding("beta"),
@@ -181,10 +176,7 @@ def test_embeddings_batch(client: OpenAI) -> None:
 
 def test_list_is_newest_first_with_after_and_has_more(client: OpenAI) -> None:
     file_id = upload(client, [chat_line("a", "x")])
-    ids = [
-        client.batches.create(input_file_id=file_id, endpoint=CHAT, completion_window="24h").id
-        for _ in range(5)
-    ]
+    ids = [client.batches.create(input_file_id=file_id, endpoint=CHAT, completion_window="24h").id for _ in range(5)]
     first = client.batches.list(limit=2)
     assert [b.id for b in first.data] == [ids[4], ids[3]] and first.has_more
     assert first.first_id == ids[4] and first.last_id == ids[3]
@@ -208,9 +200,7 @@ def test_cancel_gives_cancelling_then_cancelled_with_partial_results(client: Ope
     batch = submit(client, lines)
     running = wait_status(client, batch.id, {"in_progress"})
     assert running.request_counts.total == 4
-    wait_until(
-        lambda: client.batches.retrieve(batch.id).request_counts.completed == 3, what="fast lines done"
-    )
+    wait_until(lambda: client.batches.retrieve(batch.id).request_counts.completed == 3, what="fast lines done")
     cancelling = client.batches.cancel(batch.id)
     assert cancelling.status == "cancelling" and cancelling.cancelling_at is not None
     assert client.batches.cancel(batch.id).status in ("cancelling", "cancelled")
@@ -229,14 +219,10 @@ def test_cancel_gives_cancelling_then_cancelled_with_partial_results(client: Ope
 
 
 def test_cancel_can_write_unrun_lines_as_batch_cancelled() -> None:
-    with run_simulator(
-        validating_seconds=0, in_progress_seconds=0.01, cancelled_unrun_lines="error_file"
-    ) as sim:
+    with run_simulator(validating_seconds=0, in_progress_seconds=0.01, cancelled_unrun_lines="error_file") as sim:
         with OpenAI(base_url=sim.base_url, api_key="k", max_retries=0) as client:
             batch = submit(client, [chat_line("fast", "x"), chat_line("slow", "[sim:slow]")])
-            wait_until(
-                lambda: client.batches.retrieve(batch.id).request_counts.completed == 1, what="fast line"
-            )
+            wait_until(lambda: client.batches.retrieve(batch.id).request_counts.completed == 1, what="fast line")
             client.batches.cancel(batch.id)
             sim.finish_cancel(batch.id)
             done = client.batches.retrieve(batch.id)
@@ -258,9 +244,7 @@ def test_cancel_while_validating_and_finish_cancel(sim: RunningSimulator, client
 
 
 @pytest.mark.parametrize("make_terminal", ["completed", "failed", "expired"])
-def test_cancelling_a_terminal_batch_is_409(
-    sim: RunningSimulator, client: OpenAI, make_terminal: str
-) -> None:
+def test_cancelling_a_terminal_batch_is_409(sim: RunningSimulator, client: OpenAI, make_terminal: str) -> None:
     if make_terminal == "expired":
         sim.configure(completion_window_seconds=0.01)
     model = "no-such-model" if make_terminal == "failed" else "gpt-4o-mini"
@@ -299,9 +283,20 @@ def test_create_errors_are_400_and_create_nothing(sim: RunningSimulator, client:
         ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata", "invalid_value"),
         (
             {"output_expires_after": {"anchor": "created_at", "seconds": 10}},
-            "output_expires_after",
+            "output_expires_after.seconds",
+            "integer_below_min_value",
+        ),
+        (
+            {"output_expires_after": {"anchor": "created_at", "seconds": 2_592_001}},
+            "output_expires_after.seconds",
+            "integer_above_max_value",
+        ),
+        (
+            {"output_expires_after": {"anchor": "last_active_at", "seconds": 3600}},
+            "output_expires_after.anchor",
             "invalid_value",
         ),
+        ({"endpoint": "/v1/images/generations"}, "endpoint", "invalid_value"),
     ]
     for override, param, code in cases:
         kwargs = {"input_file_id": file_id, "endpoint": CHAT, "completion_window": "24h", **override}
@@ -336,9 +331,7 @@ def test_create_errors_are_400_and_create_nothing(sim: RunningSimulator, client:
 
 
 def test_output_expires_after_sets_result_file_expiry(client: OpenAI) -> None:
-    batch = submit(
-        client, [chat_line("a", "x")], output_expires_after={"anchor": "created_at", "seconds": 7200}
-    )
+    batch = submit(client, [chat_line("a", "x")], output_expires_after={"anchor": "created_at", "seconds": 7200})
     done = wait_status(client, batch.id)
     output = client.files.retrieve(done.output_file_id)
     assert output.expires_at == output.created_at + 7200
@@ -347,12 +340,8 @@ def test_output_expires_after_sets_result_file_expiry(client: OpenAI) -> None:
 async def test_async_client_runs_batches_concurrently(aclient: AsyncOpenAI) -> None:
     async def one(n: int) -> tuple[str, list[str]]:
         lines = [chat_line(f"b{n}-{i}", f"batch {n} line {i}") for i in range(5)]
-        uploaded = await aclient.files.create(
-            file=("in.jsonl", jsonl(lines), "application/jsonl"), purpose="batch"
-        )
-        batch = await aclient.batches.create(
-            input_file_id=uploaded.id, endpoint=CHAT, completion_window="24h"
-        )
+        uploaded = await aclient.files.create(file=("in.jsonl", jsonl(lines), "application/jsonl"), purpose="batch")
+        batch = await aclient.batches.create(input_file_id=uploaded.id, endpoint=CHAT, completion_window="24h")
         done = await async_wait_status(aclient, batch.id)
         assert done.status == "completed" and done.output_file_id
         text = (await aclient.files.content(done.output_file_id)).text

@@ -91,3 +91,18 @@ def test_embeddings_lines() -> None:
 
 def test_bom_makes_the_first_line_invalid() -> None:
     assert _codes(b"\xef\xbb\xbf" + jsonl([chat_line("a", "x")])) == [("invalid_json_line", 1, None)]
+
+
+def test_an_invalid_marker_fails_validation_at_its_line() -> None:
+    lines = [
+        chat_line("a", "fine"),
+        chat_line("b", "reject me [sim:invalid]"),
+        chat_line("c", "fine too"),
+        chat_line("d", "with a code [sim:invalid=invalid_value]"),
+    ]
+    result = _validate(jsonl(lines))
+    assert _codes(jsonl(lines)) == [("invalid_request", 2, "body"), ("invalid_value", 4, "body")]
+    assert result.lines == []
+    assert all(e["message"] for e in result.errors)
+    embeddings = jsonl([embedding_line("e", ["ok", "bad [sim:invalid]"])])
+    assert _codes(embeddings, EMBEDDINGS) == [("invalid_request", 1, "body")]

@@ -1,0 +1,26 @@
+"""``/v1/models`` routes: list the models the simulator serves, retrieve one (404 ``model_not_found``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from batchgpt.simulator.deps import SimDep, guard
+from batchgpt.simulator.model_catalog import model_list, model_object, unknown_model
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+@router.get("", dependencies=[guard("models.list")])
+async def list_models(sim: SimDep) -> dict[str, object]:
+    """The known models (``known_models``)."""
+    return model_list(sim.settings.known_models)
+
+
+@router.get("/{model_id:path}", dependencies=[guard("models.retrieve")])
+async def retrieve_model(model_id: str, sim: SimDep) -> dict[str, object]:
+    """One model, or 404 when the simulator does not serve it."""
+    if not sim.model_known(model_id):
+        raise unknown_model(model_id)
+    return model_object(model_id)
