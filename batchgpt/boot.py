@@ -69,7 +69,10 @@ def start(
     if upstream_key is not None:
         key = upstream_key(settings)
         if key is None or not key.get_secret_value():
-            sys.stderr.write(f"batch-gpt {service}: OPENAI_API_KEY is not set (the upstream Batch API key)\n")
+            sys.stderr.write(
+                f"batch-gpt {service}: OPENAI_API_KEY is not set (the upstream Batch API key; for Azure OpenAI "
+                "set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY instead)\n"
+            )
             raise BootFailed(2)
     configure_logging(settings, service)
     return settings

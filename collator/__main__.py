@@ -31,8 +31,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 async def _run(settings: CollatorSettings, registry: CollectorRegistry, stop: asyncio.Event) -> None:
     collator = create_app(settings, registry=registry)
     async with collator.running():
-        logger.info("collator running", extra={"group": collator.group_id, "owner": collator.owner,
-                                                "window_ms": settings.window_ms})
+        logger.info(
+            "collator running",
+            extra={"group": collator.group_id, "owner": collator.owner, "window_ms": settings.window_ms},
+        )
         await stop.wait()
         logger.info("collator stopping")
     collator.engine.dispose()
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the collator; 0 after a clean shutdown, 2 on a bad setting, 1 when Kafka is unusable."""
     overrides = flag_overrides(_parse(sys.argv[1:] if argv is None else argv), _FLAGS)
     try:
-        settings = start(CollatorSettings, "collator", overrides, upstream_key=lambda s: s.openai_api_key)
+        settings = start(CollatorSettings, "collator", overrides, upstream_key=lambda s: s.upstream_key)
         prepare_storage(settings, settings.database_url, "collator")
     except BootFailed as failed:
         return failed.code

@@ -12,8 +12,11 @@ from resolver.settings import ResolverSettings
 
 __all__ = ["main"]
 
-_FLAGS = {"metrics_port": "metrics_port", "poll_interval": "poll_interval_seconds",
-          "concurrency": "max_concurrent_batches"}
+_FLAGS = {
+    "metrics_port": "metrics_port",
+    "poll_interval": "poll_interval_seconds",
+    "concurrency": "max_concurrent_batches",
+}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``batch-gpt resolver``; returns the exit status."""
     overrides = flag_overrides(_parse(list(sys.argv[1:] if argv is None else argv)), _FLAGS)
     try:
-        settings = start(ResolverSettings, "resolver", overrides, upstream_key=lambda s: s.openai_api_key)
+        settings = start(ResolverSettings, "resolver", overrides, upstream_key=lambda s: s.upstream_key)
         prepare_storage(settings, settings.database_url, "resolver")
     except BootFailed as failed:
         return failed.code

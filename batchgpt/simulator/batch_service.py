@@ -4,6 +4,7 @@ time controls (force expiry, end a cancel)."""
 from __future__ import annotations
 
 from batchgpt.simulator.answers import CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT, outcome
+from batchgpt.simulator.azure import batch_deadline
 from batchgpt.simulator.batch_views import batch_object, refresh
 from batchgpt.simulator.errors import SimError, batch_not_found, file_not_found, invalid_request, missing_parameter
 from batchgpt.simulator.faults import BatchFault
@@ -31,14 +32,9 @@ def _check_request(body: object) -> tuple[str, str, dict[str, str] | None, int |
     endpoint = body["endpoint"]
     if endpoint not in SUPPORTED_ENDPOINTS:
         listed = "', '".join(REAL_ENDPOINTS[:-1])
-        message = (
-            f"Invalid value: '{endpoint}'. Supported values are: '{listed}', and '{REAL_ENDPOINTS[-1]}'."
-        )
+        message = f"Invalid value: '{endpoint}'. Supported values are: '{listed}', and '{REAL_ENDPOINTS[-1]}'."
         if endpoint in REAL_ENDPOINTS:
-            message = (
-                f"The simulator implements only '{CHAT_ENDPOINT}' and '{EMBEDDINGS_ENDPOINT}' "
-                f"(got '{endpoint}')."
-            )
+            message = f"The simulator implements only '{CHAT_ENDPOINT}' and '{EMBEDDINGS_ENDPOINT}' (got '{endpoint}')."
         raise invalid_request(message, param="endpoint", code="invalid_value")
     if body["completion_window"] != "24h":
         raise invalid_request(
@@ -57,13 +53,9 @@ def _check_metadata(metadata: object) -> dict[str, str] | None:
     if metadata is None:
         return None
     if not isinstance(metadata, dict):
-        raise invalid_request(
-            "Invalid type for 'metadata': expected an object.", param="metadata", code="invalid_type"
-        )
+        raise invalid_request("Invalid type for 'metadata': expected an object.", param="metadata", code="invalid_type")
     if len(metadata) > 16:
-        raise invalid_request(
-            "Invalid 'metadata': too many keys (at most 16).", param="metadata", code="invalid_value"
-        )
+        raise invalid_request("Invalid 'metadata': too many keys (at most 16).", param="metadata", code="invalid_value")
     for key, value in metadata.items():
         if len(key) > 64:
             raise invalid_request(
@@ -147,9 +139,7 @@ def _outcome_errors(
 def _validate_input(sim: Simulation, input_file_id: str, endpoint: str) -> ValidationResult:
     content = sim.store.contents.get(input_file_id)
     if content is None:
-        message = (
-            f"Cannot find file {input_file_id}, or organization org-simulator does not have access to it."
-        )
+        message = f"Cannot find file {input_file_id}, or organization org-simulator does not have access to it."
         return ValidationResult(
             errors=[{"code": "invalid_request", "message": message, "param": "file_id", "line": None}]
         )
@@ -194,7 +184,7 @@ def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
         offsets=line_offsets(len(lines), slow, settings.in_progress_seconds, settings.slow_line_seconds),
         finalizing_seconds=settings.finalizing_seconds,
         cancelling_seconds=settings.cancelling_seconds,
-        deadline=now + settings.completion_window_seconds,
+        deadline=batch_deadline(settings, now),
     )
     if fault is not None and fault.outcome in ("expire", "cancel") and not errors:
         at = validated_at + fault.fraction * (schedule.run_end - validated_at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from batchgpt.simulator.azure import check_file_quota, default_file_ttl, is_azure
 from batchgpt.simulator.errors import file_not_found, invalid_request
 from batchgpt.simulator.ids import new_file_id
 from batchgpt.simulator.paging import cursor_page
@@ -33,9 +34,7 @@ def upload_file(
     """Check and store an uploaded file; raise a 400 ``SimError`` where the real API refuses it."""
     if purpose not in UPLOAD_PURPOSES:
         raise invalid_request(
-            f"Invalid value: '{purpose}'. Supported values are: "
-            + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
-            + ".",
+            f"Invalid value: '{purpose}'. Supported values are: " + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES) + ".",
             param="purpose",
             code="invalid_value",
         )
@@ -51,11 +50,11 @@ def upload_file(
             )
         if settings.upload_check_first_line and not _first_line_is_json(content):
             raise invalid_request(_BAD_FORMAT)
+    if is_azure(settings):
+        check_file_quota(sim, purpose=purpose, expires_after_seconds=expires_after_seconds)
     created_at = int(sim.clock.now())
-    if expires_after_seconds is not None:
-        expires_at: int | None = created_at + expires_after_seconds
-    else:
-        expires_at = created_at + BATCH_FILE_TTL_SECONDS if purpose == "batch" else None
+    ttl = expires_after_seconds or default_file_ttl(settings, purpose, BATCH_FILE_TTL_SECONDS)
+    expires_at = created_at + ttl if ttl is not None else None
     record = FileRecord(
         id=new_file_id(),
         bytes=len(content),
@@ -69,9 +68,7 @@ def upload_file(
     return record
 
 
-def add_output_file(
-    *, sim: Simulation, filename: str, content: bytes, created_at: int, ttl_seconds: int
-) -> str:
+def add_output_file(*, sim: Simulation, filename: str, content: bytes, created_at: int, ttl_seconds: int) -> str:
     """Store a batch result file (purpose ``batch_output``); return its id."""
     record = FileRecord(
         id=new_file_id(),
@@ -101,9 +98,7 @@ def delete_file(*, sim: Simulation, file_id: str) -> dict[str, object]:
     return {"id": file_id, "object": "file", "deleted": True}
 
 
-def list_files(
-    *, sim: Simulation, purpose: str | None, limit: int, order: str, after: str | None
-) -> dict[str, object]:
+def list_files(*, sim: Simulation, purpose: str | None, limit: int, order: str, after: str | None) -> dict[str, object]:
     """A cursor page of files, newest first unless ``order='asc'``."""
     records = sorted(sim.store.files.values(), key=lambda f: f.seq, reverse=(order != "asc"))
     if purpose:

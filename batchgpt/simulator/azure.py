@@ -1,0 +1,87 @@
+"""Azure OpenAI's dialect of the simulator (``--dialect azure``): what differs from OpenAI's API.
+
+* the API lives under ``/openai/v1/…`` (the same routers, mounted under :data:`API_PREFIX`);
+* the key comes in the ``api-key`` header (:func:`presented_key`), and a refusal is Azure's 401 body;
+* a resource holds at most ``file_quota`` (500) ``purpose=batch`` files without an expiry: the next upload
+  without ``expires_after`` fails with Azure's 400 ``quotaExceeded`` (:func:`check_file_quota`), and such
+  files never expire on their own;
+* batches are never expired at 24 h: they run until done or cancelled (:func:`batch_deadline`).
+
+Azure's error bodies carry only ``code`` and ``message`` (:class:`AzureError`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from starlette.datastructures import Headers
+
+from batchgpt.simulator.errors import SimError
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.simulation import Simulation
+
+__all__ = [
+    "API_PREFIX",
+    "AzureError",
+    "batch_deadline",
+    "check_file_quota",
+    "default_file_ttl",
+    "is_azure",
+    "presented_key",
+    "unauthorized",
+]
+
+API_PREFIX = "/openai"
+"""The routers' ``/v1/…`` paths are served under this prefix: ``/openai/v1/files``, ``/openai/v1/batches``…"""
+
+
+class AzureError(SimError):
+    """An error in Azure's words: ``{"error": {"code", "message"}}``."""
+
+    def body(self) -> dict[str, object]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def is_azure(settings: SimulatorSettings) -> bool:
+    """Whether the simulator speaks Azure's dialect."""
+    return settings.dialect == "azure"
+
+
+def presented_key(headers: Headers) -> str:
+    """The key an Azure client presents: the ``api-key`` header (empty when missing)."""
+    return headers.get("api-key", "").strip()
+
+
+def unauthorized() -> AzureError:
+    """Azure's 401 for a missing or refused ``api-key``."""
+    return AzureError(
+        401,
+        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+        "for an active subscription and use a correct regional API endpoint for your resource.",
+        code="401",
+    )
+
+
+def check_file_quota(sim: Simulation, *, purpose: str, expires_after_seconds: int | None) -> None:
+    """Refuse a ``purpose=batch`` upload without an expiry once ``file_quota`` such files are held."""
+    if purpose != "batch" or expires_after_seconds is not None:
+        return
+    held = sum(1 for f in sim.store.files.values() if f.purpose == "batch" and f.expires_at is None)
+    if held >= sim.settings.file_quota:
+        raise AzureError(
+            400,
+            f"The quota for files without expiry is reached. The maximum is {sim.settings.file_quota}.",
+            code="quotaExceeded",
+        )
+
+
+def default_file_ttl(settings: SimulatorSettings, purpose: str, openai_ttl_seconds: int) -> int | None:
+    """How long an upload without ``expires_after`` lives: OpenAI's batch-file default; on Azure, for ever."""
+    if is_azure(settings) or purpose != "batch":
+        return None
+    return openai_ttl_seconds
+
+
+def batch_deadline(settings: SimulatorSettings, created_at: float) -> float:
+    """When a new batch expires: after the completion window, or never on Azure."""
+    return math.inf if is_azure(settings) else created_at + settings.completion_window_seconds
