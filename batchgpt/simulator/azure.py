@@ -5,7 +5,9 @@
 * a resource holds at most ``file_quota`` (500) ``purpose=batch`` files without an expiry: the next upload
   without ``expires_after`` fails with Azure's 400 ``quotaExceeded`` (:func:`check_file_quota`), and such
   files never expire on their own;
-* batches are never expired at 24 h: they run until done or cancelled (:func:`batch_deadline`).
+* batches are never expired at 24 h: they run until done or cancelled (:func:`batch_deadline`);
+* ``expires_after`` (upload) and ``output_expires_after`` (batch) take 14 to 30 days only
+  (:func:`check_expiry`), where OpenAI takes one hour to 30 days.
 
 Azure's error bodies carry only ``code`` and ``message`` (:class:`AzureError`).
 """
@@ -16,7 +18,7 @@ import math
 
 from starlette.datastructures import Headers
 
-from batchgpt.simulator.errors import SimError
+from batchgpt.simulator.errors import SimError, invalid_request
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.simulation import Simulation
 
@@ -24,12 +26,17 @@ __all__ = [
     "API_PREFIX",
     "AzureError",
     "batch_deadline",
+    "check_expiry",
     "check_file_quota",
     "default_file_ttl",
     "is_azure",
     "presented_key",
     "unauthorized",
 ]
+
+MIN_EXPIRY_SECONDS = 14 * 86400
+MAX_EXPIRY_SECONDS = 30 * 86400
+"""The expiries Azure accepts for batch input files and batch output (14 to 30 days)."""
 
 API_PREFIX = "/openai"
 """The routers' ``/v1/…`` paths are served under this prefix: ``/openai/v1/files``, ``/openai/v1/batches``…"""
@@ -85,3 +92,14 @@ def default_file_ttl(settings: SimulatorSettings, purpose: str, openai_ttl_secon
 def batch_deadline(settings: SimulatorSettings, created_at: float) -> float:
     """When a new batch expires: after the completion window, or never on Azure."""
     return math.inf if is_azure(settings) else created_at + settings.completion_window_seconds
+
+
+def check_expiry(settings: SimulatorSettings, seconds: int | None, *, param: str) -> None:
+    """Refuse (400) an expiry Azure does not accept: shorter than 14 days (the upper bound is OpenAI's too)."""
+    if seconds is None or not is_azure(settings) or seconds >= MIN_EXPIRY_SECONDS:
+        return
+    raise invalid_request(
+        f"Invalid '{param}': seconds must be between {MIN_EXPIRY_SECONDS} and {MAX_EXPIRY_SECONDS} (14 to 30 days).",
+        param=param,
+        code="invalid_value",
+    )

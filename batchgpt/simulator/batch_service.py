@@ -4,7 +4,7 @@ time controls (force expiry, end a cancel)."""
 from __future__ import annotations
 
 from batchgpt.simulator.answers import CHAT_ENDPOINT, EMBEDDINGS_ENDPOINT, outcome
-from batchgpt.simulator.azure import batch_deadline
+from batchgpt.simulator.azure import batch_deadline, check_expiry
 from batchgpt.simulator.batch_views import batch_object, refresh
 from batchgpt.simulator.errors import SimError, batch_not_found, file_not_found, invalid_request, missing_parameter
 from batchgpt.simulator.faults import BatchFault
@@ -156,6 +156,7 @@ def _line_outcome(endpoint: str, body: dict[str, object]) -> LineOutcome:
 def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
     """Create a batch (``validating``); its future is scheduled now and revealed by the clock."""
     input_file_id, endpoint, metadata, ttl = _check_request(body)
+    check_expiry(sim.settings, ttl, param="output_expires_after")
     settings = sim.settings
     file = sim.store.files.get(input_file_id)
     if file is None and settings.missing_input_file == "404":

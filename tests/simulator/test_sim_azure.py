@@ -85,3 +85,35 @@ def test_a_batch_is_never_expired_at_24_hours(azure_sim: RunningSimulator) -> No
     assert done.output_file_id is not None
     line = json.loads(client.files.content(done.output_file_id).text.splitlines()[0])
     assert line["custom_id"] == "slow" and line["response"]["status_code"] == 200
+
+
+def test_expiries_shorter_than_14_days_are_refused(azure_sim: RunningSimulator) -> None:
+    client = _client(azure_sim)
+    content = jsonl([chat_line("a", "hello")])
+    with pytest.raises(openai.BadRequestError) as short_file:
+        client.files.create(
+            file=("1.jsonl", content, "application/jsonl"),
+            purpose="batch",
+            expires_after={"anchor": "created_at", "seconds": 7 * 86400},  # fine for OpenAI, not for Azure
+        )
+    assert short_file.value.body["param"] == "expires_after"
+    uploaded = client.files.create(
+        file=("2.jsonl", content, "application/jsonl"),
+        purpose="batch",
+        expires_after={"anchor": "created_at", "seconds": 14 * 86400},
+    )
+    with pytest.raises(openai.BadRequestError) as short_output:
+        client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            output_expires_after={"anchor": "created_at", "seconds": 3600},
+        )
+    assert short_output.value.body["param"] == "output_expires_after"
+    batch = client.batches.create(
+        input_file_id=uploaded.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        output_expires_after={"anchor": "created_at", "seconds": 30 * 86400},
+    )
+    assert batch.status == "validating"
