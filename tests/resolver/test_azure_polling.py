@@ -1,9 +1,11 @@
-"""Azure OpenAI asks batch jobs to be polled no more often than every 60 s: with Azure's variables and no
-``BATCHGPT_POLL_INTERVAL_S``, the resolver schedules every next poll at least 60 s after the last one (the jitter
-only stretches it); once a batch is resolved its input file is deleted upstream."""
+"""The resolver with Azure OpenAI's variables: Azure asks batch jobs to be polled no more often than every 60 s, so
+without ``BATCHGPT_POLL_INTERVAL_S`` every next poll is at least 60 s after the last one (the jitter only
+stretches it); once a batch is resolved its input file is deleted upstream; and a batch running past 24 h (Azure
+never expires one) is followed to its end."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,11 +13,13 @@ from typing import Any
 
 import pytest
 from openai import OpenAI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from batchgpt.settings import KafkaSettings
+from batchgpt.simulator.answers import expected_chat_content
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import RunningSimulator, run_simulator
+from batchgpt.store.tables import results
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from tests.resolver.collator_role import make_request, submit_as_collator
@@ -101,3 +105,28 @@ async def test_a_resolved_azure_batch_has_its_input_file_deleted(
         await wait_resolved(db_engine, batch_id)
     assert azure_sim.stats()["files_by_purpose"].get("batch", 0) == 0
     assert [f.id for f in azure_client.files.list(purpose="batch")] == []
+
+
+async def test_an_azure_batch_running_past_24_hours_is_followed_to_its_end(
+    azure: AzureCase, db_engine: Engine, unique_id: str
+) -> None:
+    azure.sim.configure(slow_line_seconds=30 * 3600)  # the line takes 30 h: OpenAI would have expired the batch
+    request = make_request(f"long-{unique_id}", "a long job [sim:slow]")
+    batch_id = submit_as_collator(client=azure.client, engine=db_engine, members=[request])
+
+    def polls() -> int:
+        return int(azure.sim.stats()["api_calls"].get("batches.retrieve", 0))
+
+    async with running_resolver(azure.settings(poll_interval_seconds=0.05)):
+        await wait_until(lambda: batch_row(db_engine, batch_id).status == "in_progress", what="the batch running")
+        azure.sim.advance_clock(25 * 3600)
+        seen = polls()
+        await wait_until(lambda: polls() >= seen + 3, what="more polls after 25 h")
+        row = batch_row(db_engine, batch_id)
+        assert (row.status, row.resolved_at) == ("in_progress", None)  # still followed, not taken as stuck
+        azure.sim.advance_clock(6 * 3600)
+        await wait_resolved(db_engine, batch_id)
+    with db_engine.connect() as conn:
+        result = conn.execute(select(results).where(results.c.request_id == request.request_id)).one()
+    assert (result.status, result.status_code) == ("completed", 200)
+    assert json.loads(result.body)["choices"][0]["message"]["content"] == expected_chat_content(request.body)
