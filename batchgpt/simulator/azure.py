@@ -9,7 +9,8 @@
 * ``expires_after`` (upload) and ``output_expires_after`` (batch) take 14 to 30 days only
   (:func:`check_expiry`), where OpenAI takes one hour to 30 days.
 
-Azure's error bodies carry only ``code`` and ``message`` (:class:`AzureError`).
+Azure's error bodies carry only ``code`` and ``message`` (:class:`AzureError`); an injected HTTP fault is
+answered that way too, its code the HTTP status unless the fault names one (:func:`in_azures_words`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "check_expiry",
     "check_file_quota",
     "default_file_ttl",
+    "in_azures_words",
     "is_azure",
     "presented_key",
     "unauthorized",
@@ -103,3 +105,9 @@ def check_expiry(settings: SimulatorSettings, seconds: int | None, *, param: str
         param=param,
         code="invalid_value",
     )
+
+
+def in_azures_words(error: SimError) -> AzureError:
+    """The same error as Azure words it: ``code`` is the HTTP status unless one was given; headers are kept."""
+    code = error.code if error.code and error.code not in ("rate_limit_exceeded", "server_is_overloaded") else None
+    return AzureError(error.status, error.message, code=code or str(error.status), headers=error.headers)

@@ -57,12 +57,13 @@ def guard(route: str) -> Any:
                 raise unauthorized(key)
         fault = sim.faults.take_http(route)
         if fault is not None:
-            raise status_error(
+            error = status_error(
                 fault.status,
                 message=fault.message,
                 code=fault.code,
                 retry_after_seconds=fault.retry_after_seconds,
             )
+            raise azure.in_azures_words(error) if azure.is_azure(sim.settings) else error
         advance_all(sim)
 
     return Depends(_guard)

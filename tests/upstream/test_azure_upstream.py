@@ -176,3 +176,27 @@ async def test_a_refused_key_is_rejected_with_openais_code() -> None:
 )
 def test_azure_error_bodies_become_openais_error_object(body: object, status: int, expected: dict[str, object]) -> None:
     assert openai_error_object(body, status) == expected
+
+
+async def test_azures_429_is_transient_with_its_retry_after_and_openais_code(
+    azure: Upstream, azure_sim: RunningSimulator
+) -> None:
+    azure_sim.inject(
+        kind="http_error",
+        route="batches.list",
+        status=429,
+        count=1,
+        retry_after_seconds=2,
+        message="Requests to the Batch API have exceeded the call rate limit. Please retry after 2 seconds.",
+    )
+    with pytest.raises(UpstreamTransient) as limited:
+        await azure.find("bg_x", not_before=time.time())
+    error = limited.value
+    assert (error.status, error.code, error.retry_after_s) == (429, "rate_limit_exceeded", 2.0)
+    assert error.body == {
+        "message": "Requests to the Batch API have exceeded the call rate limit. Please retry after 2 seconds.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+    assert await azure.find("bg_x", not_before=time.time()) is None  # the next call goes through
