@@ -97,3 +97,31 @@ def test_the_file_quota_never_fills_over_many_windows(stack_factory: Callable[..
     stats = stack.simulator.stats()
     assert len(stats["batch_details"]) == windows > quota  # more batches than the quota holds files
     assert stats["api_calls"]["files.delete"] >= windows
+
+
+async def test_a_collator_killed_right_after_an_azure_create_duplicates_nothing(
+    stack_factory: Callable[..., Stack],
+) -> None:
+    # a restarted collator takes over the batches its predecessor had reserved once their lease lapses
+    stack = stack_factory(
+        window_ms=400,
+        simulator_flags=AZURE,
+        extra_env={"BATCHGPT_COLLATOR_LEASE_S": "3", "BATCHGPT_COLLATOR_SWEEP_S": "1"},
+    )
+    # this collator dies right after its first batch create on Azure (the crash hook; only the collator has it)
+    stack.env["BATCHGPT_TEST_CRASH_AT"] = "after_create"
+    collator = await asyncio.to_thread(stack.restart, "collator")
+    del stack.env["BATCHGPT_TEST_CRASH_AT"]
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=6, timeout=90)
+    prompts = [(DEPLOYMENTS[i % 3], f"azure crash {i} {uuid.uuid4().hex}") for i in range(60)]
+    calls = [asyncio.ensure_future(client.chat.completions.create(**_body(d, p))) for d, p in prompts]
+    await asyncio.to_thread(wait_for, collator.exited, timeout_s=60, what="the collator's crash after a create")
+    created = len(stack.simulator.stats()["batch_details"])
+    await asyncio.to_thread(stack.restart, "collator")  # its successor finds the created batch on Azure
+    replies = await asyncio.gather(*calls)
+    await client.close()
+    for (deployment, prompt), reply in zip(prompts, replies, strict=True):
+        assert reply.choices[0].message.content == expected_chat_content(_body(deployment, prompt))
+    stats = stack.simulator.stats()
+    assert created >= 1
+    assert stats["duplicate_custom_ids"] == [] and stats["lines_submitted"] == len(prompts)
