@@ -74,7 +74,10 @@ def start(
     if upstream_key is not None:
         key = upstream_key(settings)
         if key is None or not key.get_secret_value():
-            sys.stderr.write(f"batch-gpt {service}: OPENAI_API_KEY is not set (the upstream Batch API key)\n")
+            sys.stderr.write(
+                f"batch-gpt {service}: OPENAI_API_KEY is not set (the upstream Batch API key; for Azure OpenAI "
+                "set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY instead)\n"
+            )
             raise BootFailed(2)
     configure_logging(settings, service)
     return settings
@@ -128,7 +131,7 @@ def run_worker(
         is unusable.
     """
     try:
-        settings = start(cls, service, overrides, upstream_key=lambda s: s.openai_api_key)
+        settings = start(cls, service, overrides, upstream_key=lambda s: s.upstream_key)
         prepare_storage(settings, settings.database_url, service)
     except BootFailed as failed:
         return failed.code

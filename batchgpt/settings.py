@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
@@ -23,6 +23,7 @@ __all__ = [
     "LoggingSettings",
     "MetricsSettings",
     "OpenAISettings",
+    "Provider",
     "SettingsError",
     "WorkerSettings",
     "env_names",
@@ -37,6 +38,8 @@ S = TypeVar("S", bound=BaseSettings)
 FILE_EXPIRY_MIN_SECONDS = 3600
 FILE_EXPIRY_MAX_SECONDS = 30 * 86400
 """The bounds the Files and Batches APIs accept for ``expires_after`` / ``output_expires_after`` seconds."""
+AZURE_FILE_EXPIRY_MIN_SECONDS = 14 * 86400
+"""Azure OpenAI accepts file expiries of 14 to 30 days only."""
 
 
 class SettingsError(ValueError):
@@ -104,11 +107,20 @@ class DatabaseSettings(_Base):
         return url
 
 
+Provider = Literal["openai", "azure"]
+"""The OpenAI-family upstream: OpenAI (or any OpenAI-compatible Batch API), or Azure OpenAI."""
+
+
 class OpenAISettings(_Base):
-    """The upstream OpenAI-compatible Files + Batches API."""
+    """The upstream OpenAI-family Files + Batches API: OpenAI (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) or, when
+    ``AZURE_OPENAI_ENDPOINT`` and ``AZURE_OPENAI_API_KEY`` are set instead, Azure OpenAI's v1 API."""
 
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=env_var("OPENAI_API_KEY"))
     openai_base_url: str = Field(default="https://api.openai.com/v1", validation_alias=env_var("OPENAI_BASE_URL"))
+    azure_openai_endpoint: str | None = Field(default=None, validation_alias=env_var("AZURE_OPENAI_ENDPOINT"))
+    """The Azure OpenAI resource, e.g. ``https://my-resource.openai.azure.com`` (files and batches under
+    ``/openai/v1``)."""
+    azure_openai_api_key: SecretStr | None = Field(default=None, validation_alias=env_var("AZURE_OPENAI_API_KEY"))
     upstream_timeout_seconds: float = Field(
         default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_UPSTREAM_TIMEOUT_S")
     )
@@ -121,13 +133,14 @@ class OpenAISettings(_Base):
     """``expires_after`` of each uploaded batch input file: the provider deletes it this long after the upload
     (14 days: past the 24 h completion window, and what Azure asks for its larger file quota)."""
     output_file_expires_seconds: int = Field(
-        default=7 * 86400,
+        default=14 * 86400,
         ge=FILE_EXPIRY_MIN_SECONDS,
         le=FILE_EXPIRY_MAX_SECONDS,
         validation_alias=env_var("BATCHGPT_OUTPUT_FILE_EXPIRES_S"),
     )
     """``output_expires_after`` of each batch: its output and error files are deleted this long after they are
-    written (the resolver reads them as soon as the batch ends and stores every result)."""
+    written (the resolver reads them as soon as the batch ends and stores every result; 14 days, the least
+    Azure accepts)."""
 
     @field_validator("openai_base_url")
     @classmethod
@@ -135,6 +148,48 @@ class OpenAISettings(_Base):
         if not url.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://api.openai.com/v1")
         return url.rstrip("/")
+
+    @field_validator("azure_openai_endpoint")
+    @classmethod
+    def _azure_endpoint(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://my-resource.openai.azure.com")
+        return url.rstrip("/").removesuffix("/openai/v1").removesuffix("/openai")
+
+    @model_validator(mode="after")
+    def _one_provider(self) -> Self:
+        endpoint, key = self.azure_openai_endpoint is not None, self.azure_openai_api_key is not None
+        if endpoint != key:
+            given, missing = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")[:: 1 if endpoint else -1]
+            raise ValueError(f"{given} is set but {missing} is not: Azure OpenAI needs both")
+        if endpoint and ({"openai_api_key", "openai_base_url"} & self.model_fields_set):
+            raise ValueError(
+                "both OpenAI (OPENAI_API_KEY / OPENAI_BASE_URL) and Azure OpenAI (AZURE_OPENAI_ENDPOINT / "
+                "AZURE_OPENAI_API_KEY) are configured: set one provider's variables only"
+            )
+        if endpoint:
+            for field, variable in (
+                ("input_file_expires_seconds", "BATCHGPT_INPUT_FILE_EXPIRES_S"),
+                ("output_file_expires_seconds", "BATCHGPT_OUTPUT_FILE_EXPIRES_S"),
+            ):
+                if getattr(self, field) < AZURE_FILE_EXPIRY_MIN_SECONDS:
+                    raise ValueError(
+                        f"{variable} must be at least {AZURE_FILE_EXPIRY_MIN_SECONDS} (14 days) with Azure OpenAI, "
+                        "which refuses shorter file expiries"
+                    )
+        return self
+
+    @property
+    def provider(self) -> Provider:
+        """Which upstream the variables select (Azure OpenAI when its endpoint and key are set)."""
+        return "azure" if self.azure_openai_endpoint is not None else "openai"
+
+    @property
+    def upstream_key(self) -> SecretStr | None:
+        """The key of the selected upstream (never logged or returned)."""
+        return self.azure_openai_api_key if self.provider == "azure" else self.openai_api_key
 
 
 class LoggingSettings(_Base):
@@ -194,7 +249,10 @@ def load_settings(cls: type[S], environ: Mapping[str, str] | None = None, **over
         mapping = env_names(cls)
         problems = []
         for err in exc.errors():
-            loc = str(err["loc"][0]) if err["loc"] else "?"
+            if not err["loc"]:  # a check across variables: its message names them, the input is not shown
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
+                continue
+            loc = str(err["loc"][0])
             var = mapping.get(loc, loc)
             shown = "<redacted>" if "KEY" in var else repr(err.get("input"))
             problems.append(f"{var}: {err['msg']} (got {shown})")

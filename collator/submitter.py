@@ -137,10 +137,25 @@ class Submitter:
                 return SubmitOutcome(batch=None, error=None, attempts=attempt)
             except UpstreamRejected as exc:
                 logger.warning("upstream rejected the batch", extra={"batch_id": batch_id, "error": str(exc)})
+                await self._discard(staged)
                 return SubmitOutcome(batch=None, error=exc, attempts=attempt)
             except UpstreamTransient as exc:
                 last = exc
-        return await self._last_look(batch_id, not_before=not_before, attempts=attempt, error=last)
+        outcome = await self._last_look(batch_id, not_before=not_before, attempts=attempt, error=last)
+        if outcome.batch is None:
+            await self._discard(staged)
+        return outcome
+
+    async def _discard(self, staged: StagedInput | None) -> None:
+        """Delete the input file of a batch given up on (best effort: a provider holds only so many files)."""
+        if staged is None or staged.input_file_id is None:
+            return
+        try:
+            await self._counted(self._upstream.delete_file(staged.input_file_id))
+        except UpstreamError as exc:
+            logger.warning(
+                "could not delete the input file", extra={"file_id": staged.input_file_id, "error": str(exc)}
+            )
 
     async def _last_look(
         self, batch_id: str, *, not_before: float, attempts: int, error: UpstreamError | None

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from batchgpt.settings import WorkerSettings, env_var
 
-__all__ = ["ResolverSettings"]
+__all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "ResolverSettings"]
+
+OPENAI_POLL_INTERVAL_S = 30.0
+AZURE_POLL_INTERVAL_S = 60.0
+"""Azure asks batch jobs to be polled no more often than every 60 s."""
+
+
+def _default_poll_interval(data: dict[str, Any]) -> float:
+    return AZURE_POLL_INTERVAL_S if data.get("azure_openai_endpoint") else OPENAI_POLL_INTERVAL_S
 
 
 class ResolverSettings(WorkerSettings):
     """Everything ``batch-gpt resolver`` reads from the environment."""
 
     poll_interval_seconds: float = Field(
-        default=30.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_POLL_INTERVAL_S")
+        default_factory=_default_poll_interval, gt=0, le=3600, validation_alias=env_var("BATCHGPT_POLL_INTERVAL_S")
     )
+    """Seconds between polls of a batch: 30 by default, 60 for Azure OpenAI; ``BATCHGPT_POLL_INTERVAL_S`` wins."""
     retry_unfinished: int = Field(default=1, ge=0, le=10, validation_alias=env_var("BATCHGPT_RETRY_UNFINISHED"))
     max_concurrent_batches: int = Field(
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_RESOLVER_CONCURRENCY")
@@ -54,3 +65,11 @@ class ResolverSettings(WorkerSettings):
         default=None, pattern=r"^mid_fanout:\d+$", validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
     )
     """Test hook: ``mid_fanout:N`` kills this process (SIGKILL) once N replies were delivered."""
+
+    @property
+    def min_poll_gap_seconds(self) -> float:
+        """The shortest time between two polls of a batch: Azure's 60 s while its default interval applies (the
+        jitter then only stretches it), else none (the interval the operator set, jitter included)."""
+        if self.provider == "azure" and "poll_interval_seconds" not in self.model_fields_set:
+            return self.poll_interval_seconds
+        return 0.0

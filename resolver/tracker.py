@@ -100,8 +100,29 @@ async def _record(ctx: WorkerContext, batch: BatchRow, seen: UpstreamBatch) -> B
     return fresh
 
 
+async def _delete_input(ctx: WorkerContext, batch: BatchRow) -> None:
+    """Delete the batch's input file upstream: every member is answered or resubmitted (as a new batch with its
+    own file), so nothing reads it again, and a provider may hold only so many (Azure: 500 without an expiry).
+
+    A transient failure is raised (the step backs off and comes back, the batch still unresolved); a refusal is
+    logged and the batch resolved anyway (the file's expiry, when it has one, still removes it).
+    """
+    if batch.input_file_id is None:
+        return
+    try:
+        await ctx.upstream.delete_file(batch.input_file_id)
+    except UpstreamError as exc:
+        if exc.transient:
+            raise
+        logger.warning(
+            "input file not deleted upstream",
+            extra={"batch_id": batch.id, "file_id": batch.input_file_id, "status": exc.status},
+        )
+
+
 async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> None:
-    """Mark the batch resolved, publish ``resolved``, and count its tokens and saving."""
+    """Delete the input file, mark the batch resolved, publish ``resolved``, and count its tokens and saving."""
+    await _delete_input(ctx, batch)
     now = time.time()
     if batch.input_tokens == 0 and batch.output_tokens == 0 and (result.input_tokens or result.output_tokens):
         await asyncio.to_thread(
@@ -184,7 +205,10 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
             ctx.metrics.polls.inc()
             batch = await _record(ctx, batch, seen)
         delay = poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)
-        next_poll_at = next_poll_time(due_at=due_at, now=time.time(), delay_seconds=delay)
+        now = time.time()
+        next_poll_at = max(
+            next_poll_time(due_at=due_at, now=now, delay_seconds=delay), now + settings.min_poll_gap_seconds
+        )
         if batch.status.is_terminal:
             result = await resolve_terminal(ctx, batch)
             if result.resolved:

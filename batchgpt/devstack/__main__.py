@@ -1,8 +1,9 @@
 """``batch-gpt dev``: the whole stack on one machine under one command.
 
-Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator when
-``OPENAI_API_KEY`` is unset (and says so loudly), then the collator, the resolver and the
-ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C stops everything.
+Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator (OpenAI's dialect)
+when neither ``OPENAI_API_KEY`` nor Azure OpenAI's variables are set (and says so loudly), then the
+collator, the resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
+stops everything.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from batchgpt.boot import stop_requested
 from batchgpt.devstack.processes import ManagedProcess, stop_all
+from batchgpt.devstack.stack import simulator_upstream_env
 
 __all__ = ["main"]
 
@@ -83,7 +85,9 @@ def main(argv: list[str]) -> int:
             broker.wait_for_log("ready on", timeout_s=180)
         else:
             _say(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
-        if not env.get("OPENAI_API_KEY"):
+        if env.get("AZURE_OPENAI_ENDPOINT") or env.get("AZURE_OPENAI_API_KEY"):
+            _say(f"using Azure OpenAI at {env.get('AZURE_OPENAI_ENDPOINT', '(AZURE_OPENAI_ENDPOINT not set)')}")
+        elif not env.get("OPENAI_API_KEY"):
             _say("")
             _say("!" * 78)
             _say("!!  OPENAI_API_KEY is not set: using the LOCAL SIMULATOR instead of OpenAI.")
@@ -109,8 +113,7 @@ def main(argv: list[str]) -> int:
             )
             procs.append(sim)
             _wait_http(f"http://127.0.0.1:{args.simulator_port}/_sim/health", sim, 60)
-            env["OPENAI_API_KEY"] = "sk-simulator"  # noqa: S105 - the simulator accepts any key
-            env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{args.simulator_port}/v1"
+            env.update(simulator_upstream_env(f"http://127.0.0.1:{args.simulator_port}"))
             env.setdefault("BATCHGPT_POLL_INTERVAL_S", "1")
         missing = [s for s in _SERVICES if not _built(s)]
         for service in _SERVICES:

@@ -86,6 +86,14 @@ class Stack:
         self.simulator.stop()
 
 
+def simulator_upstream_env(root_url: str, *, dialect: str = "openai") -> dict[str, str]:
+    """The provider variables that point the services at the simulator serving ``root_url``: OpenAI's two, or
+    Azure OpenAI's two for a simulator in Azure's dialect (the simulator accepts any key)."""
+    if dialect == "azure":
+        return {"AZURE_OPENAI_ENDPOINT": root_url, "AZURE_OPENAI_API_KEY": "azure-simulator-key"}
+    return {"OPENAI_API_KEY": "sk-simulator", "OPENAI_BASE_URL": f"{root_url}/v1"}
+
+
 @contextlib.contextmanager
 def running_stack(
     *,
@@ -98,7 +106,11 @@ def running_stack(
     simulator_flags: dict[str, object] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Start the simulator and the three services; stop them all at the end."""
+    """Start the simulator and the three services; stop them all at the end.
+
+    ``simulator_flags={"dialect": "azure"}`` runs the simulator in Azure's dialect and points the services at it
+    through ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` instead of OpenAI's variables.
+    """
     state.mkdir(parents=True, exist_ok=True)
     flags: dict[str, Any] = {
         "validating_seconds": 0.05,
@@ -110,15 +122,16 @@ def running_stack(
     flags.update(simulator_flags or {})
     simulator = start_simulator_process(log_path=state / "simulator.log", **flags)
     ingress_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "COLLATE_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "AZURE_OPENAI_", "COLLATE_"))
+    }
+    env.update(simulator_upstream_env(simulator.root_url, dialect=str(flags.get("dialect", "openai"))))
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "BATCHGPT_TOPIC_PREFIX": topic_prefix,
             "BATCHGPT_TOPIC_PARTITIONS": "2",
             "BATCHGPT_DATABASE_URL": database_url,
-            "OPENAI_API_KEY": "sk-e2e",
-            "OPENAI_BASE_URL": simulator.base_url,
             "COLLATE_BATCHES_FOR_DURATION_IN_MS": str(window_ms),
             "BATCHGPT_POLL_INTERVAL_S": str(poll_interval_s),
             "BATCHGPT_PORT": str(ingress_port),

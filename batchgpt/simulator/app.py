@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batchgpt.simulator import routes_admin, routes_batches, routes_files, routes_models, routes_sync
+from batchgpt.simulator.azure import API_PREFIX, is_azure
 from batchgpt.simulator.clock import Clock
 from batchgpt.simulator.error_handlers import install_error_handlers
 from batchgpt.simulator.ids import new_request_id
@@ -48,7 +49,8 @@ def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> Fa
     )
     app.state.simulation = Simulation(settings, clock=clock)
     install_error_handlers(app)
+    api_prefix = API_PREFIX if is_azure(settings) else ""  # Azure: the same API under /openai/v1
     for module in (routes_files, routes_batches, routes_sync, routes_models, routes_admin):
-        app.include_router(module.router)
+        app.include_router(module.router, prefix="" if module is routes_admin else api_prefix)
     app.add_middleware(_RequestIds)
     return app

@@ -4,6 +4,7 @@ time controls (force expiry, end a cancel)."""
 from __future__ import annotations
 
 from batchgpt.simulator.answers import outcome
+from batchgpt.simulator.azure import batch_deadline, check_expiry
 from batchgpt.simulator.batch_views import batch_object, refresh
 from batchgpt.simulator.endpoints import BATCH_ENDPOINTS, SIMULATED_ENDPOINTS
 from batchgpt.simulator.errors import SimError, batch_not_found, file_not_found, invalid_request, missing_parameter
@@ -153,6 +154,7 @@ def _line_outcome(endpoint: str, body: dict[str, object]) -> LineOutcome:
 def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
     """Create a batch (``validating``); its future is scheduled now and revealed by the clock."""
     input_file_id, endpoint, metadata, ttl = _check_request(body)
+    check_expiry(sim.settings, ttl, param="output_expires_after")
     settings = sim.settings
     file = sim.store.files.get(input_file_id)
     if file is None and settings.missing_input_file == "404":
@@ -181,7 +183,7 @@ def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
         offsets=line_offsets(len(lines), slow, settings.in_progress_seconds, settings.slow_line_seconds),
         finalizing_seconds=settings.finalizing_seconds,
         cancelling_seconds=settings.cancelling_seconds,
-        deadline=now + settings.completion_window_seconds,
+        deadline=batch_deadline(settings, now),
     )
     if fault is not None and fault.outcome in ("expire", "cancel") and not errors:
         at = validated_at + fault.fraction * (schedule.run_end - validated_at)

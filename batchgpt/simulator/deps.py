@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from batchgpt.simulator import azure
 from batchgpt.simulator.batch_views import advance_all
 from batchgpt.simulator.errors import invalid_request, status_error, unauthorized
 from batchgpt.simulator.file_service import purge_expired_files
@@ -32,7 +33,8 @@ def _retry_count(request: Request) -> int:
 
 
 def guard(route: str) -> Any:
-    """Dependency for ``/v1`` routes: count the call, check the Bearer key, fire any armed HTTP fault.
+    """Dependency for ``/v1`` routes: count the call, check the key (Bearer; Azure: ``api-key``), fire any armed
+    HTTP fault.
 
     It then brings every unfinished batch up to the clock: the lifecycle is evaluated lazily, on every
     call, so result files exist whichever route is read first; and files past ``expires_at`` are deleted.
@@ -40,7 +42,12 @@ def guard(route: str) -> Any:
 
     async def _guard(request: Request, sim: SimDep) -> None:
         sim.calls.record(route, _retry_count(request))
-        if sim.settings.require_auth:
+        if sim.settings.require_auth and azure.is_azure(sim.settings):
+            key = azure.presented_key(request.headers)
+            if not key or (sim.settings.api_keys and key not in sim.settings.api_keys):
+                sim.calls.unauthorized += 1
+                raise azure.unauthorized()
+        elif sim.settings.require_auth:
             scheme, _, key = request.headers.get("authorization", "").partition(" ")
             key = key.strip()
             if scheme.lower() != "bearer" or not key:
@@ -51,12 +58,13 @@ def guard(route: str) -> Any:
                 raise unauthorized(key)
         fault = sim.faults.take_http(route)
         if fault is not None:
-            raise status_error(
+            error = status_error(
                 fault.status,
                 message=fault.message,
                 code=fault.code,
                 retry_after_seconds=fault.retry_after_seconds,
             )
+            raise azure.in_azures_words(error) if azure.is_azure(sim.settings) else error
         advance_all(sim)
         purge_expired_files(sim)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from batchgpt.simulator.azure import check_expiry, check_file_quota, default_file_ttl, is_azure
 from batchgpt.simulator.errors import file_not_found, invalid_request
 from batchgpt.simulator.expiry import BATCH_FILE_TTL_SECONDS
 from batchgpt.simulator.ids import new_file_id
@@ -54,11 +55,12 @@ def upload_file(
             )
         if settings.upload_check_first_line and not _first_line_is_json(content):
             raise invalid_request(_BAD_FORMAT)
+    if is_azure(settings):
+        check_expiry(settings, expires_after_seconds, param="expires_after")
+        check_file_quota(sim, purpose=purpose, expires_after_seconds=expires_after_seconds)
     created_at = int(sim.clock.now())
-    if expires_after_seconds is not None:
-        expires_at: int | None = created_at + expires_after_seconds
-    else:
-        expires_at = created_at + BATCH_FILE_TTL_SECONDS if purpose == "batch" else None
+    ttl = expires_after_seconds or default_file_ttl(settings, purpose, BATCH_FILE_TTL_SECONDS)
+    expires_at = created_at + ttl if ttl is not None else None
     record = FileRecord(
         id=new_file_id(),
         bytes=len(content),

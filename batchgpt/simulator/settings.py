@@ -58,6 +58,7 @@ LIVE_FIELDS: frozenset[str] = frozenset(
         "cancelled_unrun_lines",
         "expired_count_as_failed",
         "upload_check_first_line",
+        "file_quota",
     }
 )
 
@@ -71,6 +72,11 @@ class SimulatorSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
+    dialect: Literal["openai", "azure"] = "openai"
+    """``azure``: Azure OpenAI's v1 API (routes under ``/openai/v1``, ``api-key`` header, a quota of input files
+    without expiry, no 24 h expiry); see ``simulator.azure``."""
+    file_quota: int = Field(default=500, ge=1)
+    """Azure dialect: most ``purpose=batch`` files without an expiry held at once (uploads fail beyond it)."""
     host: str = "127.0.0.1"
     """Interface uvicorn binds to."""
     port: int = Field(default=8081, ge=0, le=65535)

@@ -29,6 +29,7 @@ import uvicorn
 from pydantic import BaseModel
 
 from batchgpt.simulator.app import create_app
+from batchgpt.simulator.azure import API_PREFIX
 from batchgpt.simulator.cli import env_name
 from batchgpt.simulator.settings import SimulatorSettings
 
@@ -70,9 +71,10 @@ def wait_until(
 class _AdminClient:
     """Calls to the ``/_sim`` admin routes of a running simulator."""
 
-    def __init__(self, root_url: str) -> None:
+    def __init__(self, root_url: str, *, dialect: str = "openai") -> None:
         self.root_url = root_url
-        self.base_url = root_url + "/v1"
+        """Also the ``AZURE_OPENAI_ENDPOINT`` of a simulator in Azure's dialect."""
+        self.base_url = root_url + (API_PREFIX if dialect == "azure" else "") + "/v1"
         self._http = httpx.Client(base_url=root_url, timeout=30.0)
 
     def _call(self, method: str, path: str, json: object = None) -> Any:
@@ -134,8 +136,8 @@ class _AdminClient:
 class RunningSimulator(_AdminClient):
     """A simulator served by uvicorn in a background thread of this process."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, port: int) -> None:
-        super().__init__(f"http://127.0.0.1:{port}")
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, port: int, *, dialect: str = "openai") -> None:
+        super().__init__(f"http://127.0.0.1:{port}", dialect=dialect)
         self.port = port
         self.server = server
         self.thread = thread
@@ -165,11 +167,9 @@ def run_simulator(settings: SimulatorSettings | None = None, **overrides: Any) -
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(base), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"simulator-{port}", daemon=True
-    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"simulator-{port}", daemon=True)
     thread.start()
-    handle = RunningSimulator(server, thread, port)
+    handle = RunningSimulator(server, thread, port, dialect=base.dialect)
     try:
         wait_until(
             lambda: server.started or not thread.is_alive(),
@@ -189,8 +189,8 @@ def run_simulator(settings: SimulatorSettings | None = None, **overrides: Any) -
 class SimulatorProcess(_AdminClient):
     """A simulator running as ``python -m batchgpt.simulator`` in a child process."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-        super().__init__(f"http://127.0.0.1:{port}")
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path, *, dialect: str = "openai") -> None:
+        super().__init__(f"http://127.0.0.1:{port}", dialect=dialect)
         self.process = process
         self.port = port
         self.log_path = log_path
@@ -260,11 +260,9 @@ def start_simulator_process(
     log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"batchgpt-simulator-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=child_env)
-    handle = SimulatorProcess(process, port, log_path)
+    handle = SimulatorProcess(process, port, log_path, dialect=str(flags.get("dialect", "openai")))
     try:
-        wait_until(
-            lambda: handle.healthy() or process.poll() is not None, timeout=timeout, what="simulator process"
-        )
+        wait_until(lambda: handle.healthy() or process.poll() is not None, timeout=timeout, what="simulator process")
     except TimeoutError:
         handle.kill()
         raise RuntimeError(f"simulator on port {port} did not start:\n{handle.output()}") from None

@@ -213,6 +213,7 @@ def _batch_row(row: Any) -> BatchRow:
         request_failed=row.request_failed or 0,
         input_tokens=row.input_tokens or 0,
         output_tokens=row.output_tokens or 0,
+        input_file_id=row.input_file_id or None,
     )
 
 
@@ -360,9 +361,7 @@ def get_batch(engine: Engine, *, tenant: str, batch_id: str) -> Mapping[str, Any
     return dict(found) if found is not None else None
 
 
-def list_batches(
-    engine: Engine, *, tenant: str, after: str | None, limit: int
-) -> tuple[list[Mapping[str, Any]], bool]:
+def list_batches(engine: Engine, *, tenant: str, after: str | None, limit: int) -> tuple[list[Mapping[str, Any]], bool]:
     """Up to ``limit`` of the tenant's batches, newest first, after the batch id ``after``; and ``has_more``."""
     query = select(batches).where(batches.c.tenant == tenant)
     with engine.connect() as conn:

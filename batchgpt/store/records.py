@@ -98,6 +98,8 @@ class BatchRow:
     request_failed: int
     input_tokens: int
     output_tokens: int
+    input_file_id: str | None = None
+    """The uploaded input file, deleted upstream once the batch is resolved."""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@
 * :mod:`~batchgpt.upstream.retry_after`: the server's ``Retry-After``;
 * :mod:`~batchgpt.upstream.backoff`: the one backoff policy, and why;
 * :mod:`~batchgpt.upstream.retrying`: ``retry``: retries through tenacity with that policy;
-* :mod:`~batchgpt.upstream.openai_upstream` (+ ``openai_client``, ``openai_errors``): OpenAI behind the interface.
+* :mod:`~batchgpt.upstream.openai_upstream` (+ ``openai_client``, ``openai_errors``): OpenAI behind the interface;
+* :mod:`~batchgpt.upstream.azure_upstream` (+ ``azure_errors``): Azure OpenAI's v1 API, the same with Azure's
+  error bodies mapped to OpenAI's.
 
 ::
 
-    upstream = make_upstream(settings)                 # an OpenAIUpstream, SDK retries off
+    upstream = make_upstream(settings)                 # OpenAI or Azure OpenAI as settings say, SDK retries off
     staged = await upstream.stage(batch_id, jsonl)     # upload
     batch = await upstream.create(staged, endpoint="/v1/chat/completions", model="gpt-4o-mini")
 """
@@ -19,6 +21,7 @@
 from __future__ import annotations
 
 from batchgpt.settings import OpenAISettings
+from batchgpt.upstream.azure_upstream import AzureOpenAIUpstream
 from batchgpt.upstream.backoff import Backoff
 from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRejected, UpstreamTransient
 from batchgpt.upstream.openai_client import make_openai_client
@@ -30,6 +33,7 @@ from batchgpt.upstream.retrying import retry
 
 __all__ = [
     "METADATA_KEY",
+    "AzureOpenAIUpstream",
     "Backoff",
     "OpenAIUpstream",
     "StagedInput",
@@ -49,12 +53,14 @@ __all__ = [
 
 
 def make_upstream(settings: OpenAISettings, *, lookup_pages: int = 10) -> Upstream:
-    """The upstream provider for ``settings`` (today always OpenAI), its files set to expire as configured;
+    """The upstream provider ``settings`` select (OpenAI, or Azure OpenAI when its endpoint and key are set),
+    its files set to expire as configured;
     nothing connects until the first call.
 
-    :raises ValueError: ``OPENAI_API_KEY`` is not set.
+    :raises ValueError: the selected provider's key is not set.
     """
-    return OpenAIUpstream(
+    kind = AzureOpenAIUpstream if settings.provider == "azure" else OpenAIUpstream
+    return kind(
         make_openai_client(settings),
         lookup_pages=lookup_pages,
         input_expires_s=settings.input_file_expires_seconds,

@@ -98,11 +98,14 @@ class OpenAIUpstream:
             {"anchor": "created_at", "seconds": output_expires_s} if output_expires_s is not None else omit
         )
 
+    _translate = staticmethod(translate)
+    """Maps the SDK's exceptions into the error tree (a provider with other error bodies overrides it)."""
+
     async def _call(self, operation: str, call: Awaitable[T], resource: str | None = None) -> T:
         try:
             return await call
         except TRANSLATED as exc:
-            raise translate(exc, operation, resource) from exc
+            raise self._translate(exc, operation, resource) from exc
 
     async def stage(self, batch_id: str, lines: bytes) -> StagedInput:
         """Upload ``lines`` as ``<batch_id>.jsonl`` (``purpose=batch``)."""
@@ -175,7 +178,7 @@ class OpenAIUpstream:
                 async for line in response.iter_lines():
                     yield line
         except TRANSLATED as exc:  # the SDK's errors, and the transport's raised mid-stream
-            raise translate(exc, "files.content", file_id) from exc
+            raise self._translate(exc, "files.content", file_id) from exc
 
     async def delete_file(self, file_id: str) -> None:
         """``DELETE /files/{id}``; a file already gone (404) counts as deleted."""

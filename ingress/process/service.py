@@ -124,4 +124,4 @@ class IngressService:
 
 def _upstream_or_none(settings: IngressSettings) -> Upstream | None:
     """The upstream edge for ``GET /v1/models`` (None when no ``OPENAI_API_KEY`` is set)."""
-    return make_upstream(settings) if settings.openai_api_key is not None else None
+    return make_upstream(settings) if settings.upstream_key is not None else None

@@ -45,7 +45,7 @@ def test_services_run_our_subcommands_with_known_settings_only() -> None:
         assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
     for name in ("collator", "resolver"):
         env = SERVICES[name]["environment"]
-        assert {"OPENAI_API_KEY", "OPENAI_BASE_URL"} <= set(env)
+        assert {"OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"} <= set(env)
     assert "COLLATE_BATCHES_FOR_DURATION_IN_MS" in SERVICES["collator"]["environment"]
 
 

@@ -71,6 +71,13 @@ def test_bad_value_names_the_variable(cls: type, var: str, value: str) -> None:
         load_settings(cls, environ={var: value})
 
 
+def _python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with only ``env`` (and ``PATH``) as its environment."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**env, "PATH": "/usr/bin:/bin"}, check=False
+    )
+
+
 def test_a_bad_value_stops_the_process_with_the_variable_name() -> None:
     code = (
         "from batchgpt.settings import settings_or_exit\n"
@@ -78,13 +85,7 @@ def test_a_bad_value_stops_the_process_with_the_variable_name() -> None:
         "settings_or_exit(CollatorSettings, 'collator')\n"
         "print('should not get here')"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={"COLLATE_BATCHES_FOR_DURATION_IN_MS": "abc", "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    proc = _python(code, {"COLLATE_BATCHES_FOR_DURATION_IN_MS": "abc"})
     assert proc.returncode == 2
     assert "COLLATE_BATCHES_FOR_DURATION_IN_MS" in proc.stderr
     assert "should not get here" not in proc.stdout
@@ -94,3 +95,53 @@ def test_secrets_are_not_echoed_in_errors() -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(IngressSettings, environ={"BATCHGPT_API_KEYS": "sk-secret", "BATCHGPT_PORT": "x"})
     assert "sk-secret" not in str(info.value)
+
+
+AZURE = {"AZURE_OPENAI_ENDPOINT": "https://my-resource.openai.azure.com/", "AZURE_OPENAI_API_KEY": "az-secret-key"}
+
+
+@pytest.mark.parametrize("cls", [CollatorSettings, ResolverSettings])
+def test_azure_variables_select_azure_openai(cls: type) -> None:
+    settings = load_settings(cls, environ=AZURE)
+    assert settings.provider == "azure"
+    assert settings.azure_openai_endpoint == "https://my-resource.openai.azure.com"
+    assert settings.upstream_key.get_secret_value() == "az-secret-key"
+    openai = load_settings(cls, environ={"OPENAI_API_KEY": "sk-x"})
+    assert openai.provider == "openai" and openai.upstream_key.get_secret_value() == "sk-x"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"AZURE_OPENAI_ENDPOINT": AZURE["AZURE_OPENAI_ENDPOINT"]},
+            "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not",
+        ),
+        ({"AZURE_OPENAI_API_KEY": "az-secret-key"}, "AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not"),
+        ({**AZURE, "OPENAI_API_KEY": "sk-secret"}, "both OpenAI (OPENAI_API_KEY / OPENAI_BASE_URL) and Azure OpenAI"),
+        ({**AZURE, "OPENAI_BASE_URL": "https://api.example.com/v1"}, "set one provider's variables only"),
+        ({"AZURE_OPENAI_ENDPOINT": "my-resource", "AZURE_OPENAI_API_KEY": "k"}, "AZURE_OPENAI_ENDPOINT: "),
+    ],
+)
+def test_half_of_azures_pair_or_both_providers_stop_the_start(environ: dict[str, str], message: str) -> None:
+    for cls in (CollatorSettings, ResolverSettings):
+        with pytest.raises(SettingsError) as info:
+            load_settings(cls, environ=environ)
+        assert message in str(info.value)
+        assert "secret" not in str(info.value)  # neither key is echoed
+
+
+def test_azure_polls_every_60_seconds_unless_the_interval_is_set() -> None:
+    assert load_settings(ResolverSettings, environ={}).poll_interval_seconds == 30.0
+    azure = load_settings(ResolverSettings, environ=AZURE)
+    assert azure.poll_interval_seconds == 60.0
+    assert azure.min_poll_gap_seconds == 60.0  # the jitter may stretch the interval, never shrink it
+    chosen = load_settings(ResolverSettings, environ={**AZURE, "BATCHGPT_POLL_INTERVAL_S": "5"})
+    assert (chosen.poll_interval_seconds, chosen.min_poll_gap_seconds) == (5.0, 0.0)
+
+
+def test_a_service_started_with_half_of_azures_pair_exits_naming_the_variables() -> None:
+    code = "from resolver.__main__ import main\nraise SystemExit(main([]))\n"
+    proc = _python(code, {"AZURE_OPENAI_ENDPOINT": "https://my-resource.openai.azure.com"})
+    assert proc.returncode == 2
+    assert "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not" in proc.stderr

@@ -43,7 +43,19 @@ def client(sim: RunningSimulator) -> Iterator[OpenAI]:
 @pytest.fixture
 async def aclient(sim: RunningSimulator) -> AsyncIterator[AsyncOpenAI]:
     """The official async client, without retries."""
-    async with AsyncOpenAI(
-        base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=10
-    ) as openai_client:
+    async with AsyncOpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0, timeout=10) as openai_client:
         yield openai_client
+
+
+@pytest.fixture(scope="session")
+def shared_azure_sim() -> Iterator[RunningSimulator]:
+    """One simulator in Azure OpenAI's dialect for the session (``/openai/v1``, ``api-key``, file quota)."""
+    with run_simulator(FAST, dialect="azure") as running:
+        yield running
+
+
+@pytest.fixture
+def azure_sim(shared_azure_sim: RunningSimulator) -> RunningSimulator:
+    """The shared Azure-dialect simulator, reset (``FAST`` settings, a quota of 500 files without expiry)."""
+    shared_azure_sim.reset()
+    return shared_azure_sim

@@ -9,7 +9,12 @@ from openai import AsyncOpenAI
 
 from batchgpt.simulator.testing import RunningSimulator
 from batchgpt.upstream import OpenAIUpstream
-from tests.simulator.conftest import shared_sim, sim  # noqa: F401  (the same fixtures, for this directory)
+from tests.simulator.conftest import (  # noqa: F401  (the same fixtures, for this directory)
+    azure_sim,
+    shared_azure_sim,
+    shared_sim,
+    sim,
+)
 
 
 @pytest.fixture

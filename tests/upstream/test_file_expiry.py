@@ -77,11 +77,11 @@ async def test_uploaded_input_and_batch_output_files_carry_the_configured_expiry
     assert output.expires_at is not None and output.expires_at - output.created_at == 3600
 
 
-async def test_the_defaults_expire_inputs_after_14_days_and_outputs_after_7(
+async def test_the_defaults_expire_inputs_and_outputs_after_14_days(
     sim: RunningSimulator, sdk: AsyncOpenAI
 ) -> None:
     settings = load_settings(CollatorSettings, environ={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": sim.base_url})
-    assert (settings.input_file_expires_seconds, settings.output_file_expires_seconds) == (14 * DAY, 7 * DAY)
+    assert (settings.input_file_expires_seconds, settings.output_file_expires_seconds) == (14 * DAY, 14 * DAY)
     upstream = make_upstream(settings)
     try:
         done = await _completed(upstream, await submit(upstream, "bg_default", _lines("c"), endpoint=CHAT, model="m"))
@@ -91,7 +91,7 @@ async def test_the_defaults_expire_inputs_after_14_days_and_outputs_after_7(
     uploaded = await sdk.files.retrieve(done.input_file_id)
     output = await sdk.files.retrieve(done.output_file_id)
     assert uploaded.expires_at is not None and uploaded.expires_at - uploaded.created_at == 14 * DAY
-    assert output.expires_at is not None and output.expires_at - output.created_at == 7 * DAY
+    assert output.expires_at is not None and output.expires_at - output.created_at == 14 * DAY
 
 
 @pytest.mark.parametrize("cls", [CollatorSettings, ResolverSettings])
