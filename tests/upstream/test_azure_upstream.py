@@ -18,6 +18,7 @@ from batchgpt.upstream import (
     UpstreamBatch,
     UpstreamRejected,
     UpstreamTransient,
+    make_openai_client,
     make_upstream,
     submit,
 )
@@ -85,9 +86,20 @@ async def test_azure_settings_build_the_azure_edge_on_openai_v1(azure: Upstream,
     assert stats["files_by_purpose"].get("batch", 0) == 0
 
 
-async def test_the_file_quota_is_a_transient_fault_in_openais_shape(
+async def test_uploads_with_an_expiry_never_count_against_the_file_quota(
     azure: Upstream, azure_sim: RunningSimulator
 ) -> None:
+    azure_sim.configure(file_quota=1)
+    for batch_id in ("bg_e1", "bg_e2", "bg_e3"):  # the edge uploads with expires_after (14 days by default)
+        await azure.stage(batch_id, _lines(batch_id))
+    assert azure_sim.stats()["files_by_purpose"]["batch"] == 3
+
+
+async def test_the_file_quota_is_a_transient_fault_in_openais_shape(azure_sim: RunningSimulator) -> None:
+    settings = load_settings(
+        OpenAISettings, {"AZURE_OPENAI_ENDPOINT": azure_sim.root_url, "AZURE_OPENAI_API_KEY": "azure-test-key"}
+    )
+    azure = AzureOpenAIUpstream(make_openai_client(settings))  # uploads without an expiry: the quota applies
     azure_sim.configure(file_quota=1)
     first = await azure.stage("bg_q1", _lines("a"))
     with pytest.raises(UpstreamTransient) as full:
@@ -102,7 +114,10 @@ async def test_the_file_quota_is_a_transient_fault_in_openais_shape(
     }
     assert first.input_file_id is not None
     await azure.delete_file(first.input_file_id)
-    assert (await azure.stage("bg_q2", _lines("b"))).input_file_id  # a place freed: the upload goes through
+    try:
+        assert (await azure.stage("bg_q2", _lines("b"))).input_file_id  # a place freed: the upload goes through
+    finally:
+        await azure.close()
 
 
 async def test_a_refused_key_is_rejected_with_openais_code() -> None:
