@@ -5,7 +5,7 @@ collator would (through the store, with the batch id the collator's planning giv
 batch), and (unless the prompt says ``[hold]``) answers it as the resolver does: a ``ReplyMessage``
 produced to ``reply_to`` (the pinned partition when set), awaited, then the ``results`` row and the
 request's final state through the store's ``store_answers``. Answers come from ``simulator.answers``
-for chat and embeddings, and from :mod:`tests.ingress.stand_in_answers` for the other endpoints
+for every endpoint (the simulator's own answers)
 (deterministic per prompt).
 """
 
@@ -22,6 +22,7 @@ from typing import TypeVar
 from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine
 
+from batchgpt.simulator.answers import answer
 from batchgpt.store.records import ResultRow
 from batchgpt.store.requests import move_states
 from batchgpt.store.results import store_answers
@@ -30,7 +31,6 @@ from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
 from schemas.status import ReplyStatus, RequestState
 from schemas.topics import TopicNames
-from tests.ingress.stand_in_answers import stand_in_answer
 from tests.support.waiting import wait_for
 
 HOLD_MARKER = "[hold]"
@@ -49,6 +49,13 @@ def _batch_id_of(request_id: str, attempt: int = 0) -> str:
 
 def _batch_id(message: RequestMessage) -> str:
     return _batch_id_of(message.request_id, message.attempt)
+
+
+def stand_in_answer(message: RequestMessage) -> tuple[int, dict[str, object]]:
+    """(status, body) the pipeline stand-in answers ``message`` with: what the simulator's batch line would carry."""
+    completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
+    result = answer(message.endpoint.value, message.body, completion_id=completion_id, created=int(time.time()))
+    return result.status_code, dict(result.body)
 
 
 class PipelineStandIn:

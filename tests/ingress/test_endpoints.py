@@ -8,9 +8,10 @@ import openai
 import pytest
 from sqlalchemy import select
 
+from batchgpt.simulator.answers import expected_completion_text, expected_response_text
+from batchgpt.simulator.request_checks import DEFAULT_MODERATION_MODEL
 from batchgpt.store.tables import requests
 from tests.ingress.conftest import ALICE, Stack
-from tests.ingress.stand_in_answers import DEFAULT_MODERATION_MODEL, expected_text
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -20,7 +21,7 @@ def test_responses_create_sync(stack: Stack, prompt) -> None:
     text = prompt("responses")
     response = stack.client().responses.create(model="gpt-4o-mini", input=text, temperature=0, extra_body={"x_k": 1})
     assert response.object == "response" and response.status == "completed"
-    assert response.output_text == expected_text(text)
+    assert response.output_text == expected_response_text({"input": text})
     [produced] = stack.stand_in.with_text(text)
     assert produced.endpoint.value == "/v1/responses"
     assert produced.body == {"model": "gpt-4o-mini", "input": text, "temperature": 0, "x_k": 1}
@@ -32,7 +33,7 @@ async def test_responses_create_async_with_input_items(stack: Stack, prompt) -> 
     items = [{"role": "user", "content": [{"type": "input_text", "text": text}]}]
     response = await client.responses.create(model="gpt-4.1-mini", input=items, instructions="Be brief.")
     await client.close()
-    assert response.output_text == expected_text(text)
+    assert response.output_text == expected_response_text({"input": items})
     assert response.model == "gpt-4.1-mini" and response.instructions == "Be brief."
 
 
@@ -40,7 +41,8 @@ def test_completions_create_sync_and_one_choice_per_prompt(stack: Stack, prompt)
     first, second = prompt("cmpl-a"), prompt("cmpl-b")
     completion = stack.client().completions.create(model="gpt-3.5-turbo-instruct", prompt=[first, second])
     assert completion.object == "text_completion"
-    assert [c.text for c in completion.choices] == [expected_text(first), expected_text(second)]
+    sent = {"prompt": [first, second]}
+    assert [c.text for c in completion.choices] == [expected_completion_text(sent, index) for index in (0, 1)]
     [produced] = stack.stand_in.with_text(first)
     assert produced.endpoint.value == "/v1/completions"
 
@@ -50,7 +52,7 @@ async def test_completions_create_async(stack: Stack, prompt) -> None:
     client = stack.async_client()
     completion = await client.completions.create(model="gpt-3.5-turbo-instruct", prompt=text, max_tokens=5)
     await client.close()
-    assert completion.choices[0].text == expected_text(text)
+    assert completion.choices[0].text == expected_completion_text({"prompt": text, "max_tokens": 5})
 
 
 def test_moderations_without_model_go_upstream_without_one(stack: Stack, prompt) -> None:

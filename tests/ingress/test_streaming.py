@@ -11,9 +11,9 @@ import httpx
 import openai
 import pytest
 
+from batchgpt.simulator.answers import expected_completion_text, expected_response_text
 from tests.ingress.conftest import ALICE, Stack
 from tests.ingress.rich_objects import rich_chat_completion, rich_completion, rich_response
-from tests.ingress.stand_in_answers import expected_text
 from tests.support.conformance import sse_data, unparsed
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -41,7 +41,7 @@ def test_responses_stream_yields_the_event_sequence_and_the_final_response(stack
         final = stream.get_final_response()
     assert [e.type for e in events] == SIMPLE_EVENTS
     assert [e.sequence_number for e in events] == list(range(len(events)))
-    assert final.output_text == expected_text(text)
+    assert final.output_text == expected_response_text({"input": text})
     [produced] = stack.stand_in.with_text(text)
     assert produced.body["stream"] is True  # kept on the topic; the collator removes it upstream
 
@@ -76,7 +76,7 @@ async def test_async_responses_create_stream_ends_with_the_line_response(stack: 
     await client.close()
     assert [e.type for e in events] == SIMPLE_EVENTS
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-    assert deltas == expected_text(text) == events[-1].response.output_text
+    assert deltas == expected_response_text({"input": text}) == events[-1].response.output_text
 
 
 def test_raw_responses_stream_is_named_events_without_done(stack: Stack, prompt) -> None:
@@ -97,7 +97,7 @@ def test_completions_stream_replays_text_and_usage(stack: Stack, prompt) -> None
     )
     chunks = list(stream)
     assert all(c.object == "text_completion" for c in chunks)
-    assert "".join(c.choices[0].text for c in chunks if c.choices) == expected_text(text)
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == expected_completion_text({"prompt": text})
     assert [c.choices[0].finish_reason for c in chunks if c.choices] == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
@@ -194,7 +194,7 @@ async def test_concurrent_streams_each_get_their_own_events(stack: Stack, prompt
         stream = await client.responses.create(model="gpt-4o-mini", input=text, stream=True)
         return "".join([e.delta async for e in stream if e.type == "response.output_text.delta"])
 
-    assert await asyncio.gather(*(one(t) for t in texts)) == [expected_text(t) for t in texts]
+    assert await asyncio.gather(*(one(t) for t in texts)) == [expected_response_text({"input": t}) for t in texts]
     await client.close()
 
 
@@ -208,4 +208,4 @@ def test_a_stored_result_is_replayed_as_the_same_stream(stack: Stack, prompt) ->
         second_final = second.get_final_response()
     assert len(stack.stand_in.with_text(text)) == 1  # the second call was answered from the stored result
     assert [e.type for e in events] == SIMPLE_EVENTS
-    assert second_final.id == first_final.id and second_final.output_text == expected_text(text)
+    assert second_final.id == first_final.id and second_final.output_text == expected_response_text({"input": text})

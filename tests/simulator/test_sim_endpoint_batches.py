@@ -25,9 +25,9 @@ from batchgpt.simulator.answers import (
 )
 from batchgpt.simulator.schema_instances import minimal_instance
 from batchgpt.simulator.testing import RunningSimulator
+from tests.support.conformance import assert_conforms
 
 from .batch_inputs import async_wait_status, jsonl, read_lines, submit, wait_status
-from .conformance import assert_conforms
 
 RESPONSES, CHAT, EMBEDDINGS = "/v1/responses", "/v1/chat/completions", "/v1/embeddings"
 COMPLETIONS, MODERATIONS = "/v1/completions", "/v1/moderations"

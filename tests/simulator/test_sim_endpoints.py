@@ -16,8 +16,7 @@ from batchgpt.simulator.answers import expected_completion_text, expected_respon
 from batchgpt.simulator.completion_answers import DEFAULT_MAX_TOKENS
 from batchgpt.simulator.moderation_answers import CATEGORIES
 from batchgpt.simulator.testing import RunningSimulator
-
-from .conformance import assert_conforms
+from tests.support.conformance import assert_conforms
 
 REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
 

@@ -12,9 +12,9 @@ from openai import AsyncOpenAI, OpenAI
 from openai.types import FileObject
 
 from batchgpt.simulator.testing import RunningSimulator
+from tests.support.conformance import assert_conforms
 
 from .batch_inputs import chat_line, jsonl, submit, wait_status
-from .conformance import assert_conforms
 
 DAY = 86_400
 

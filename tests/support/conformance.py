@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-__all__ = ["UNDECLARED", "assert_conforms", "sse_data", "unparsed"]
+__all__ = ["UNDECLARED", "assert_conforms", "sse_data", "undeclared_in", "unparsed"]
 
 UNDECLARED: dict[str, tuple[str, ...]] = {
     # OpenAI streams a message's url citations in a chunk's delta; the SDK's ChoiceDelta does not declare
@@ -25,6 +25,17 @@ UNDECLARED: dict[str, tuple[str, ...]] = {
     "response": ("$.store",),
 }
 """Per object type: the fields OpenAI sends that the SDK's type does not declare."""
+
+
+def undeclared_in(raw: Any) -> tuple[str, ...]:
+    """The undeclared fields ``raw`` may carry: its object type's, or (a Responses stream event) its response's."""
+    if not isinstance(raw, dict):
+        return ()
+    allowed = UNDECLARED.get(str(raw.get("object", "")), ())
+    inner = raw.get("response")
+    if isinstance(inner, dict):
+        allowed += tuple(f"$.response{path[1:]}" for path in UNDECLARED.get(str(inner.get("object", "")), ()))
+    return allowed
 
 
 def _extras(value: Any, path: str) -> Iterator[str]:
@@ -41,12 +52,14 @@ def _extras(value: Any, path: str) -> Iterator[str]:
             yield from _extras(item, f"{path}.{key}")
 
 
-def assert_conforms(sdk_type: Any, raw: Any, *, undeclared: Collection[str] = ()) -> Any:
+def assert_conforms(sdk_type: Any, raw: Any, *, undeclared: Collection[str] | None = None) -> Any:
     """Validate ``raw`` as ``sdk_type`` strictly (no undeclared field, nothing lost); return the parsed value.
 
     ``undeclared`` names the fields OpenAI sends although the SDK's type does not declare them, as paths
-    with ``[]`` for any list index (e.g. ``$.choices[].delta.annotations``).
+    with ``[]`` for any list index (e.g. ``$.choices[].delta.annotations``); by default those of
+    :data:`UNDECLARED` for ``raw``'s object type (:func:`undeclared_in`).
     """
+    undeclared = undeclared_in(raw) if undeclared is None else undeclared
     adapter: TypeAdapter[Any] = TypeAdapter(sdk_type)
     parsed = adapter.validate_python(raw)
     extras = [path for path in _extras(parsed, "$") if re.sub(r"\[\d+\]", "[]", path) not in undeclared]
