@@ -35,7 +35,11 @@ _POLL_SECONDS = 0.1
 
 
 class DeliveryError(RuntimeError):
-    """Kafka did not acknowledge a message."""
+    """Kafka did not acknowledge a message; ``kafka_error`` is librdkafka's reason when it gave one."""
+
+    def __init__(self, message: str, kafka_error: KafkaError | None = None) -> None:
+        super().__init__(message)
+        self.kafka_error = kafka_error
 
 
 def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
@@ -106,7 +110,9 @@ def _settle_all(reports: list[_Report]) -> None:
         if report.future.done():
             continue
         if report.error is not None:
-            report.future.set_exception(DeliveryError(f"delivery to {report.topic} failed: {report.error}"))
+            report.future.set_exception(
+                DeliveryError(f"delivery to {report.topic} failed: {report.error}", report.error)
+            )
         else:
             report.future.set_result(report.message)
 

@@ -12,7 +12,8 @@ where OpenAI sends ``null``)::
     │                                    idempotency_key_reused (a key re-used with another body)
     ├── PayloadTooLarge              413 invalid_request_error / null
     ├── TooManyPending               429 requests / rate_limit_exceeded   retry (Retry-After)
-    ├── ServiceUnavailable           503 server_error / null              retry (Retry-After; Kafka down, shutting down)
+    ├── ServiceUnavailable           503 server_error / null              retry (Retry-After; draining, no upstream)
+    │                                    database_unavailable, broker_unavailable (outages: ingress.outages)
     └── ResultPending                504 server_error / result_pending    retry (Retry-After, Location)
 
 Every error answer says whether a retry can help (``x-should-retry``, which the OpenAI SDK obeys over
@@ -138,7 +139,7 @@ class TooManyPending(IngressError, status=429, error_type="requests", code="rate
 
 
 class ServiceUnavailable(IngressError, status=503, error_type="server_error", label="service_unavailable"):
-    """Kafka did not acknowledge the request, or this replica is shutting down; nothing was accepted."""
+    """A dependency is down (the database, Kafka: see :mod:`ingress.outages`), or this replica is shutting down."""
 
 
 class ResultPending(IngressError, status=504, error_type="server_error", code="result_pending"):

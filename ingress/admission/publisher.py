@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from confluent_kafka import KafkaException
+
 from batchgpt.kafka import AsyncProducer, DeliveryError
 from ingress.errors import ServiceUnavailable
+from ingress.outages import Dependency, failed_dependency, outage_error
 from schemas.codec import CONTENT_TYPE, encode
 from schemas.messages import SCHEMA_VERSION, ReplyTo, RequestMessage
 from schemas.status import Endpoint
@@ -40,7 +43,9 @@ class RequestPublisher:
     ) -> None:
         """Produce one request; return once Kafka acknowledged it.
 
-        :raises ServiceUnavailable: Kafka refused it or did not answer in time (nothing was accepted).
+        :raises ServiceUnavailable: Kafka refused it or did not answer in time (nothing was accepted); when the
+            broker could not take it (no answer in time, its queue full, a delivery that failed), the outage's
+            ``broker_unavailable``.
         """
         message = RequestMessage(
             request_id=request_id,
@@ -56,7 +61,11 @@ class RequestPublisher:
             )
             async with asyncio.timeout(self._timeout_seconds):
                 await future
-        except (DeliveryError, TimeoutError, BufferError, RuntimeError) as exc:
+        except (TimeoutError, BufferError) as exc:
+            raise outage_error(Dependency.BROKER, self._retry_after_seconds) from exc
+        except (DeliveryError, KafkaException, RuntimeError) as exc:
+            if failed_dependency(exc) is Dependency.BROKER:
+                raise outage_error(Dependency.BROKER, self._retry_after_seconds) from exc
             raise ServiceUnavailable(
                 "The request could not be queued (Kafka did not acknowledge it); nothing was accepted. Please retry.",
                 retry_after_seconds=self._retry_after_seconds,

@@ -110,7 +110,11 @@ class Submitter:
         if row.final:
             return await self._records.result(row.request_id, tenant)
         future = holder.register(row.request_id)
-        stored = await self._records.result(row.request_id, tenant)
+        try:
+            stored = await self._records.result(row.request_id, tenant)
+        except BaseException:  # the database went away: this call gets its 503, no waiter is left behind
+            holder.discard(row.request_id, future)
+            raise
         if stored is not None:
             holder.discard(row.request_id, future)
             return stored

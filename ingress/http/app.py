@@ -64,7 +64,7 @@ def create_app(settings: IngressSettings) -> FastAPI:
     answers = AnswerRenderer(
         service.holder, service.records, service.metrics, retry_after_seconds=settings.retry_after_seconds
     )
-    errors = ErrorRenderer(service.metrics)
+    errors = ErrorRenderer(service.metrics, retry_after_seconds=settings.retry_after_seconds)
     errors.install(app)
     app.add_middleware(FastPath, post=post, fetch=fetch, answers=answers)  # inside the edge (last added: outermost)
     app.add_middleware(EdgeMiddleware, on_error=errors.render)

@@ -1,9 +1,11 @@
 """The one way an error becomes a response: OpenAI's ``{"error": {...}}`` envelope, for every failure.
 
-Ours (:class:`~ingress.errors.IngressError`), FastAPI's (validation, unknown routes, wrong methods)
-and unexpected exceptions (logged once with their traceback, answered with a generic 500) all go
-through :meth:`ErrorRenderer.render`: the edge middleware calls it for what reaches it, and FastAPI's
-exception handlers are the same function.
+Ours (:class:`~ingress.errors.IngressError`), FastAPI's (validation, unknown routes, wrong methods),
+a dependency's outage (the database or Kafka unavailable: a 503 with ``Retry-After``, see
+:mod:`ingress.outages`; logged as a warning) and unexpected exceptions (logged once with their
+traceback, answered with a generic 500) all go through :meth:`ErrorRenderer.render`: the edge
+middleware calls it for what reaches it (the fast path's calls and the FastAPI routes' alike), and
+FastAPI's exception handlers are the same function.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ingress.errors import IngressError, InvalidRequest, MethodNotAllowed, NotFo
 from ingress.http.request_reading import Scope
 from ingress.http.responses import error_response
 from ingress.metrics import IngressMetrics
+from ingress.outages import failed_dependency, outage_error
 
 __all__ = ["ErrorRenderer"]
 
@@ -28,16 +31,20 @@ _UNEXPECTED = "The server had an error while processing your request. Sorry abou
 
 
 class ErrorRenderer:
-    """Renders any exception as the error envelope, counting it as a rejection."""
+    """Renders any exception as the error envelope, counting it as a rejection.
 
-    __slots__ = ("_metrics",)
+    ``retry_after_seconds`` is the ``Retry-After`` of an outage's 503.
+    """
 
-    def __init__(self, metrics: IngressMetrics) -> None:
+    __slots__ = ("_metrics", "_retry_after_seconds")
+
+    def __init__(self, metrics: IngressMetrics, *, retry_after_seconds: int) -> None:
         self._metrics = metrics
+        self._retry_after_seconds = retry_after_seconds
 
     def render(self, scope: Scope, exc: Exception) -> Response:
-        """The error envelope response for ``exc`` (an unexpected one is logged here)."""
-        error = _as_ingress_error(scope, exc)
+        """The error envelope response for ``exc`` (an outage or an unexpected one is logged here)."""
+        error = _as_ingress_error(scope, exc, self._retry_after_seconds)
         self._metrics.rejected.labels(reason=error.reason).inc()
         return error_response(error)
 
@@ -51,15 +58,28 @@ class ErrorRenderer:
             app.add_exception_handler(caught, handler)
 
 
-def _as_ingress_error(scope: Scope, exc: Exception) -> IngressError:
+def _as_ingress_error(scope: Scope, exc: Exception, retry_after_seconds: int) -> IngressError:
     if isinstance(exc, IngressError):
         return exc
     if isinstance(exc, RequestValidationError):
         return _invalid(exc)
     if isinstance(exc, StarletteHTTPException):
         return _http_error(scope, exc)
+    dependency = failed_dependency(exc)
+    if dependency is not None:
+        logger.warning(
+            "dependency unavailable",
+            extra={"dependency": dependency.value, "error": _first_line(exc), "path": scope.get("path")},
+        )
+        return outage_error(dependency, retry_after_seconds)
     logger.error("unexpected error", exc_info=exc, extra={"path": scope.get("path")})
     return IngressError(_UNEXPECTED)
+
+
+def _first_line(exc: Exception) -> str:
+    """The exception's type and first line (a database error's next lines hold its statement and parameters)."""
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def _param(loc: tuple[object, ...]) -> str | None:

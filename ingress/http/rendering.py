@@ -13,8 +13,9 @@ from ingress.http.endpoints import fetch_path
 from ingress.http.responses import error_response, pending_response, result_headers, result_response
 from ingress.http.streaming import SSE_HEADERS, Replayer
 from ingress.metrics import IngressMetrics
+from ingress.outages import Dependency, failed_dependency
 from ingress.replies.holder import Holder
-from ingress.replies.outcomes import Finished
+from ingress.replies.outcomes import Finished, Pending
 
 __all__ = ["AnswerRenderer"]
 
@@ -53,8 +54,20 @@ class AnswerRenderer:
             self._metrics.observe_answer(held.endpoint, "pending", held.started)
         if not held.asked_async:
             return error_response(self._still_pending(held), ticket.request_id)
-        pending = await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
-        return pending_response(pending, self._retry_after_seconds)
+        return pending_response(await self._pending(held), self._retry_after_seconds)
+
+    async def _pending(self, held: Held) -> Pending:
+        """The held request's current state; with the database down, the state it had when the call was held.
+
+        The request was accepted (produced) already: its caller gets its 202, never an outage's 503.
+        """
+        ticket = held.ticket
+        try:
+            return await self._records.pending(ticket.request_id, held.tenant, held.endpoint.value)
+        except Exception as exc:
+            if failed_dependency(exc) is not Dependency.DATABASE:
+                raise
+        return Pending(ticket.request_id, ticket.state, int(ticket.created), held.endpoint.value, ticket.batch_id)
 
     def _still_pending(self, held: Held) -> ResultPending:
         """The retryable error of a call that did not ask for a 202: its retry re-attaches at no cost."""

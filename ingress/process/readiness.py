@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,9 @@ from ingress.process.drain import Drain
 from ingress.replies.listener import ReplyListener
 
 __all__ = ["Readiness"]
+
+_PROBE_SECONDS = 2.0
+"""How long a dependency may take to answer its probe before it counts as unreachable."""
 
 
 class Readiness:
@@ -25,19 +29,23 @@ class Readiness:
         self._drain = drain
 
     async def check(self) -> dict[str, str]:
-        """Each check is ``ok`` or what is wrong (``shutdown: draining`` while draining)."""
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.to_thread(ping_kafka, self._kafka, 2.0)
-            checks["kafka"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            checks["kafka"] = f"unreachable: {type(exc).__name__}"
-        try:
-            await asyncio.to_thread(ping_db, self._engine)
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+        """Each check is ``ok`` or what is wrong (``unreachable: <error>`` for a dependency that is down,
+        ``shutdown: draining`` while draining)."""
+        kafka, database = await asyncio.gather(
+            _probe(lambda: ping_kafka(self._kafka, _PROBE_SECONDS)), _probe(lambda: ping_db(self._engine))
+        )
+        checks = {"kafka": kafka, "database": database}
         checks["replies"] = "ok" if self._listener.assigned else "not assigned"
         if self._drain.draining:
             checks["shutdown"] = "draining"
         return checks
+
+
+async def _probe(ping: Callable[[], None]) -> str:
+    """``ok`` when ``ping`` returns within the probe time, else ``unreachable: <error type>``."""
+    try:
+        async with asyncio.timeout(_PROBE_SECONDS + 0.5):
+            await asyncio.to_thread(ping)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"

@@ -11,7 +11,7 @@ error keeps its provider code):
 * **transient** (``true`` with ``Retry-After``): 408, 429 (``token_limit_exceeded``,
   ``upstream_rate_limited``, ``rate_limit_exceeded``) and 5xx (``batch_expired``, ``missing_result``,
   ``batch_failed`` caused by other lines, ``batch_not_found``, ``upstream_unavailable``, a held call's
-  ``result_pending``).
+  ``result_pending``, an outage's ``database_unavailable`` / ``broker_unavailable``).
 
 An SDK retry re-attaches to the request it retries (``x-stainless-retry-count`` ≥ 1) instead of adding
 a batch line, except after a transient failure: that is the retry the hint asked for, so it becomes a
@@ -49,6 +49,8 @@ TRANSIENT_CODES = frozenset(
         "token_limit_exceeded",
         "upstream_rate_limited",
         "upstream_unavailable",
+        "database_unavailable",
+        "broker_unavailable",
         "rate_limit_exceeded",
         "result_pending",
     }

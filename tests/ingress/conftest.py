@@ -86,30 +86,40 @@ class Stack:
         return AsyncOpenAI(base_url=f"{base_url or self.base_url}/v1", api_key=key, **kwargs)
 
 
+@contextlib.contextmanager
+def running_stack(backend: str, kafka_bootstrap: str, url: str, **ingress_settings: Any) -> Iterator[Stack]:
+    """A stack on the database at ``url`` (migrated here): fresh topics, the stand-in, one ingress."""
+    kafka = KafkaSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"i{uuid.uuid4().hex[:10]}.", topic_partitions=2
+    )
+    ensure_topics(kafka)
+    engine = make_engine(url)
+    migrate(engine)
+    stand_in = PipelineStandIn(kafka_bootstrap, kafka.topics, engine)
+    stand_in.start()
+    stack = Stack(backend, kafka, url, engine, stand_in, ingress=None)  # type: ignore[arg-type]
+    try:
+        stack.ingress = ThreadedIngress(stack.settings(**ingress_settings)).start()
+        yield stack
+    finally:
+        for server in [stack.ingress, *stack.extra]:
+            if server is not None:
+                server.stop()
+        stand_in.stop()
+        engine.dispose()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def stack(
     request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """One stack per test module and database backend."""
     backend = str(request.param)
-    kafka = KafkaSettings(
-        kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"i{uuid.uuid4().hex[:10]}.", topic_partitions=2
-    )
-    ensure_topics(kafka)
-    with provision_database(backend, tmp_path_factory.mktemp("ingress-db")) as url:
-        engine = make_engine(url)
-        migrate(engine)
-        stand_in = PipelineStandIn(kafka_bootstrap, kafka.topics, engine)
-        stand_in.start()
-        stack = Stack(backend, kafka, url, engine, stand_in, ingress=None)  # type: ignore[arg-type]
-        stack.ingress = ThreadedIngress(stack.settings()).start()
-        try:
-            yield stack
-        finally:
-            for server in [stack.ingress, *stack.extra]:
-                server.stop()
-            stand_in.stop()
-            engine.dispose()
+    with (
+        provision_database(backend, tmp_path_factory.mktemp("ingress-db")) as url,
+        running_stack(backend, kafka_bootstrap, url) as stack,
+    ):
+        yield stack
 
 
 @pytest.fixture

@@ -232,7 +232,8 @@ async def test_kafka_not_acknowledging_is_service_unavailable(unique_id: str) ->
             )
     finally:
         await asyncio.to_thread(producer.stop, 0.5)
-    assert caught.value.status_code == 503
+    assert caught.value.status_code == 503 and caught.value.code == "broker_unavailable"
+    assert "Kafka" in caught.value.message
     assert caught.value.headers() == {"x-should-retry": "true", "retry-after": "3"}
 
 
