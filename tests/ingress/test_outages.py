@@ -154,3 +154,29 @@ def test_a_sqlite_file_that_cannot_be_opened_is_an_outage_and_a_missing_table_is
     finally:
         engine.dispose()
     assert failed_dependency(missing.value) is None  # a bug, answered as the 500 it is
+
+
+def test_an_ingress_on_sqlite_locked_past_its_busy_timeout_answers_503_then_serves_again(
+    kafka_bootstrap: str, tmp_path: Path, prompt
+) -> None:
+    """Another connection holds the database (``BEGIN EXCLUSIVE``) past the engine's busy timeout (30 s)."""
+    path = tmp_path / "ingress.sqlite3"
+    with running_stack("sqlite", kafka_bootstrap, f"sqlite:///{path}", retry_after_seconds=RETRY_AFTER_S) as stack:
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            marker = prompt("locked")
+            with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=120) as http:
+                refused = http.post("/v1/chat/completions", json=_chat(marker))
+        finally:
+            holder.close()
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "database_unavailable"
+        assert refused.headers["retry-after"] == str(RETRY_AFTER_S) and refused.headers["x-should-retry"] == "true"
+        assert stack.stand_in.with_text(marker) == []
+
+        after = prompt("unlocked")
+        fresh = stack.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": after}]
+        )
+        assert fresh.choices[0].message.content == expected_chat_content(_chat(after))
