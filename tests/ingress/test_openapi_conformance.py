@@ -55,18 +55,31 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 """
 
 
-def _run(base_url: str) -> tuple[list[str], int]:
-    """The failures schemathesis reports against ``base_url`` (empty when none), and how many cases ran."""
+_MUST_RUN = {
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "unsupported_method",
+}
+
+
+def _run(base_url: str) -> tuple[list[str], int, set[str]]:
+    """The failures schemathesis reports against ``base_url`` (empty when none), the cases run, the checks run."""
     config = SchemathesisConfig.from_str(_CONFIG)
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
     problems: list[str] = []
     cases = 0
+    ran: set[str] = set()
     started = time.monotonic()
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             for case_id, checks in event.recorder.checks.items():
                 cases += 1
                 for check in checks:
+                    ran.add(check.name)
                     if check.status == Status.FAILURE and check.failure_info is not None:
                         info = check.failure_info
                         interaction = event.recorder.interactions.get(case_id)
@@ -85,7 +98,7 @@ def _run(base_url: str) -> tuple[list[str], int]:
             if event.stop_reason is not StopReason.COMPLETED:
                 problems.append(f"schemathesis stopped early: {event.stop_reason}")
             break
-    return sorted(set(problems)), cases
+    return sorted(set(problems)), cases, ran
 
 
 def test_the_document_tells_the_truth(
@@ -93,7 +106,8 @@ def test_the_document_tells_the_truth(
     start_ingress: Callable[..., ThreadedIngress],
 ) -> None:
     ingress = start_ingress(openai_api_key="sk-upstream", openai_base_url=sim.base_url)
-    problems, cases = _run(ingress.base_url)
+    problems, cases, ran = _run(ingress.base_url)
     assert cases > 100, f"schemathesis ran only {cases} cases"
+    assert _MUST_RUN <= ran, f"checks that never ran: {_MUST_RUN - ran}"
     if problems:
         pytest.fail(f"{len(problems)} failed checks:\n" + "\n".join(problems), pytrace=False)
