@@ -46,7 +46,10 @@ class ErrorRenderer:
         """The error envelope response for ``exc`` (an outage or an unexpected one is logged here)."""
         error = _as_ingress_error(scope, exc, self._retry_after_seconds)
         self._metrics.rejected.labels(reason=error.reason).inc()
-        return error_response(error)
+        response = error_response(error)
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405 and exc.headers:
+            response.headers["allow"] = exc.headers.get("Allow", "")  # the route's methods (RFC 9110)
+        return response
 
     def install(self, app: FastAPI) -> None:
         """Make :meth:`render` the handler of the errors FastAPI's routing stack catches itself."""

@@ -6,12 +6,15 @@ from typing import Any
 
 __all__ = [
     "CHAT_REQUEST",
+    "TEXT_RESPONSE",
     "COMPLETIONS_REQUEST",
     "EMBEDDINGS_REQUEST",
     "ERROR_RESPONSES",
     "MODERATIONS_REQUEST",
-    "PENDING_RESPONSE",
     "RESPONSES_REQUEST",
+    "RESULT_ERROR",
+    "ok_response",
+    "pending_response",
 ]
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -42,8 +45,19 @@ def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     }
 
 
+# Exactly what ingress.http.validation accepts: everything else is the upstream's to judge (and passed on).
 _TEXT_OR_ARRAY: dict[str, Any] = {"oneOf": [{"type": "string"}, {"type": "array", "minItems": 1}]}
-_STREAM_FIELDS: dict[str, Any] = {"stream": {"type": "boolean"}, "stream_options": {"type": "object"}}
+_MODEL: dict[str, Any] = {"type": "string", "pattern": "\\S", "description": "Not empty nor only spaces."}
+_STREAM_FIELDS: dict[str, Any] = {
+    "stream": {"type": ["boolean", "null"]},
+    "stream_options": {"type": ["object", "null"]},
+}
+_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["role"],
+    "additionalProperties": True,
+    "properties": {"role": {"type": "string"}},
+}
 
 CHAT_REQUEST = _body(
     {
@@ -51,8 +65,8 @@ CHAT_REQUEST = _body(
         "required": ["model", "messages"],
         "additionalProperties": True,
         "properties": {
-            "model": {"type": "string"},
-            "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            "model": _MODEL,
+            "messages": {"type": "array", "minItems": 1, "items": _MESSAGE},
             **_STREAM_FIELDS,
         },
     },
@@ -65,7 +79,7 @@ EMBEDDINGS_REQUEST = _body(
         "required": ["model", "input"],
         "additionalProperties": True,
         "properties": {
-            "model": {"type": "string"},
+            "model": _MODEL,
             "input": _TEXT_OR_ARRAY,
         },
     },
@@ -77,7 +91,7 @@ RESPONSES_REQUEST = _body(
         "type": "object",
         "required": ["model", "input"],
         "additionalProperties": True,
-        "properties": {"model": {"type": "string"}, "input": _TEXT_OR_ARRAY, "stream": {"type": "boolean"}},
+        "properties": {"model": _MODEL, "input": _TEXT_OR_ARRAY, "stream": _STREAM_FIELDS["stream"]},
     },
     "OpenAI's Responses API request, passed to the Batch API unchanged (stream aside).",
 )
@@ -87,7 +101,7 @@ COMPLETIONS_REQUEST = _body(
         "type": "object",
         "required": ["model", "prompt"],
         "additionalProperties": True,
-        "properties": {"model": {"type": "string"}, "prompt": _TEXT_OR_ARRAY, **_STREAM_FIELDS},
+        "properties": {"model": _MODEL, "prompt": _TEXT_OR_ARRAY, **_STREAM_FIELDS},
     },
     "OpenAI's (legacy) completions request, passed to the Batch API unchanged (stream fields aside).",
 )
@@ -97,30 +111,47 @@ MODERATIONS_REQUEST = _body(
         "type": "object",
         "required": ["input"],
         "additionalProperties": True,
-        "properties": {"model": {"type": "string"}, "input": _TEXT_OR_ARRAY},
+        "properties": {"model": _MODEL, "input": _TEXT_OR_ARRAY},
     },
     "OpenAI's moderations request, passed to the Batch API unchanged; without `model` the upstream's default "
     "moderation model answers (batch-gpt fills nothing in).",
 )
 
-PENDING_RESPONSE: dict[int | str, dict[str, Any]] = {
-    202: {
+_PENDING_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "batchgpt.request"},
+        "status": {"enum": ["queued", "submitted", "in_progress"]},
+        "created": {"type": "integer"},
+    },
+}
+
+
+def pending_response(fetch_operation_id: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """The 202 of a POST or a fetch; a POST's names the fetch of its request (an OpenAPI link)."""
+    pending: dict[str, Any] = {
         "description": "Not finished yet: the request id and state; fetch the result at `Location`.",
         "headers": {"Location": {"schema": {"type": "string"}}, "Retry-After": {"schema": {"type": "integer"}}},
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "object": {"const": "batchgpt.request"},
-                        "status": {"enum": ["queued", "submitted", "in_progress"]},
-                        "created": {"type": "integer"},
-                    },
-                }
-            }
-        },
+        "content": {"application/json": {"schema": _PENDING_BODY}},
     }
+    if fetch_operation_id is not None:
+        pending["links"] = {
+            "result": {"operationId": fetch_operation_id, "parameters": {"request_id": "$response.body#/id"}}
+        }
+    return {202: pending}
+
+
+def ok_response(description: str, *, streams: bool) -> dict[int | str, dict[str, Any]]:
+    """The 200 of an endpoint's POST or fetch: the upstream's JSON object, or server-sent events when it streams."""
+    content: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
+    if streams:
+        content["text/event-stream"] = {"schema": {"type": "string"}}
+    return {200: {"description": description, "content": content}}
+
+
+TEXT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
 }
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -137,4 +168,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         504: "The wait limit passed before the result (`result_pending`; x-should-retry, Retry-After, Location): "
         "the SDK's retry re-attaches to the request at no cost.",
     }.items()
+}
+
+RESULT_ERROR: dict[int | str, dict[str, Any]] = {
+    "default": {
+        "description": "The request failed upstream: the upstream's status and error, as its batch line had them.",
+        "content": {"application/json": {"schema": {"type": "object", "required": ["error"]}}},
+    }
 }

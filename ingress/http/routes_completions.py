@@ -14,37 +14,41 @@ from fastapi.responses import Response
 from ingress.http.deps import BEARER
 from ingress.http.endpoints import ENDPOINTS, EndpointSpec
 from ingress.http.fetching import FetchHandler
-from ingress.http.openapi_bodies import ERROR_RESPONSES, PENDING_RESPONSE
+from ingress.http.openapi_bodies import ERROR_RESPONSES, RESULT_ERROR, ok_response, pending_response
 from ingress.http.posting import PostHandler
 from ingress.http.rendering import AnswerRenderer
 
 __all__ = ["completions_router"]
 
-_RESPONSES = {**PENDING_RESPONSE, **ERROR_RESPONSES}
+_ERRORS = {**ERROR_RESPONSES, **RESULT_ERROR}
 
 
 def completions_router(post: PostHandler, fetch: FetchHandler, answers: AnswerRenderer) -> APIRouter:
     """``POST {endpoint}`` and ``GET {endpoint}/{request_id}`` of every endpoint in the table."""
     router = APIRouter(tags=["completions"], dependencies=[Depends(BEARER)])
     for spec in ENDPOINTS:
+        fetch_id = f"get_{spec.name}"
+        ok = ok_response(spec.ok_description, streams=spec.streams)  # a fetch answers JSON only
         router.add_api_route(
             spec.path,
             _creator(spec, post, answers),
             methods=["POST"],
             name=f"create_{spec.name}",
+            operation_id=f"create_{spec.name}",
             summary=spec.summary,
             description="Hold the call until the batch answers it (or `Prefer: wait=N` / `respond-async`).",
             openapi_extra=spec.request_body,
-            responses={200: {"description": spec.ok_description}, **_RESPONSES},
+            responses={**ok, **pending_response(fetch_id), **_ERRORS},
         )
         router.add_api_route(
             spec.path + "/{request_id}",
             _fetcher(fetch, answers),
             methods=["GET"],
-            name=f"get_{spec.name}",
+            name=fetch_id,
+            operation_id=fetch_id,
             summary=spec.fetch_summary,
             description="200 with the result, its error, 202 while pending (`Prefer: wait=N` holds), 404 if unknown.",
-            responses=_RESPONSES,
+            responses={**ok_response("The result.", streams=False), **pending_response(), **_ERRORS},
         )
     return router
 

@@ -160,6 +160,10 @@ def test_unknown_route_405_and_query_validation_use_the_envelope(stack: Stack) -
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
         _assert_envelope(http.get("/v1/nothing-here"), 404, None, None)
         _assert_envelope(http.delete("/v1/chat/completions"), 405, None, None)
+        for method, path, allowed in (("TRACE", "/v1/chat/completions", "POST"), ("PUT", "/healthz", "GET")):
+            refused = http.request(method, path)
+            _assert_envelope(refused, 405, None, None)
+            assert refused.headers["allow"] == allowed and refused.headers["x-should-retry"] == "false"
         _assert_envelope(http.get("/v1/batches", params={"limit": 0}), 400, "limit", "invalid_value")
         _assert_envelope(http.get("/get-batch-status"), 400, "batch_id", "missing_required_parameter")
 
