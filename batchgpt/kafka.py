@@ -23,6 +23,7 @@ __all__ = [
     "AsyncConsumer",
     "AsyncProducer",
     "DeliveryError",
+    "MAX_MESSAGE_BYTES",
     "admin_client",
     "ensure_topics",
     "ping_kafka",
@@ -42,6 +43,11 @@ class DeliveryError(RuntimeError):
         self.kafka_error = kafka_error
 
 
+MAX_MESSAGE_BYTES = 10_000_000
+"""The largest message batch-gpt produces, and the ``max.message.bytes`` of the topics it creates: a reply
+carries a whole result (an embeddings answer of a few dozen inputs is already over the broker's 1 MB default)."""
+
+
 def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
     """librdkafka settings for a producer that never loses or duplicates (acks=all, idempotent)."""
     config: dict[str, Any] = {
@@ -51,7 +57,7 @@ def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
         "linger.ms": 5,
         # no compression: aiokafka (under faust) cannot read lz4/snappy/zstd without extra libraries
         "compression.type": "none",
-        "message.max.bytes": 10_000_000,
+        "message.max.bytes": MAX_MESSAGE_BYTES,
         "log_level": 3,
     }
     config.update(extra)
@@ -73,7 +79,8 @@ def ping_kafka(settings: KafkaSettings, timeout_s: float = 3.0) -> None:
 def ensure_topics(
     settings: KafkaSettings, names: Iterable[str] | None = None, partitions: int | None = None, timeout_s: float = 30.0
 ) -> None:
-    """Create the contract's topics (or ``names``) if missing; existing topics are left as they are."""
+    """Create the contract's topics (or ``names``) if missing, taking messages up to :data:`MAX_MESSAGE_BYTES`;
+    existing topics are left as they are."""
     admin = admin_client(settings)
     wanted = list(names) if names is not None else list(settings.topics.all())
     existing = set(admin.list_topics(timeout=timeout_s).topics)
@@ -82,7 +89,13 @@ def ensure_topics(
         return
     count = partitions or settings.topic_partitions
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=count, replication_factor=-1) for n in missing], operation_timeout=timeout_s
+        [
+            NewTopic(
+                n, num_partitions=count, replication_factor=-1, config={"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+            )
+            for n in missing
+        ],
+        operation_timeout=timeout_s,
     )
     for name, future in futures.items():
         try:
