@@ -53,6 +53,11 @@ class IngressMetrics:
         self.cache_hits = Counter(
             "batchgpt_ingress_cache_hits_total", "Requests answered from a stored result.", registry=self.registry
         )
+        self.produced_again = Counter(
+            "batchgpt_ingress_produced_again_total",
+            "Queued requests with no batch produced again for a re-send (their first produce may have been lost).",
+            registry=self.registry,
+        )
         self.admission_group = Histogram(
             "batchgpt_ingress_admission_group_size",
             "Submissions looked up and recorded per database transaction (group commit).",

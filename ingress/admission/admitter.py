@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from batchgpt.store.admission import Admission, Admitted, Outcome, admit_group
+from batchgpt.store.records import RequestRow
 from ingress.admission.group_commit import GroupCommitter
 from ingress.admission.ids import new_request_id
 from ingress.admission.pending_cap import PendingCounter
@@ -23,10 +24,16 @@ from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
 from ingress.metrics import IngressMetrics
 from schemas.messages import body_model
+from schemas.status import RequestState
 
 __all__ = ["AdmissionLimits", "Admitter"]
 
 logger = logging.getLogger(__name__)
+
+
+LOST_PRODUCE_AFTER_SECONDS = 2.0
+"""How old a ``queued`` row without a batch must be before a re-send produces its request again (a produce
+normally takes milliseconds; a copy the collator did receive is dropped there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,31 @@ class Admitter:
                 "model": body_model(item.body),
             },
         )
+
+    async def produce_if_lost(self, item: Submission, row: RequestRow) -> None:
+        """Produce a recorded request once more when its first produce may have died with its replica.
+
+        A row is written before its request is produced. One still ``queued`` with no batch a little while
+        after it was received (:data:`LOST_PRODUCE_AFTER_SECONDS`) was either produced (the collator has not
+        batched it yet) or lost with a replica killed between the two writes: producing it again is safe (the
+        collator drops the copy: the same request id and attempt, in one window or already in a batch) and is
+        the only way its re-sent call can ever be answered. Its row stays as it is.
+
+        :raises ServiceUnavailable: Kafka did not acknowledge it.
+        """
+        if row.state != RequestState.QUEUED.value or row.batch_id is not None:
+            return
+        if time.time() - row.received_at <= min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS):
+            return  # its first produce is most likely still under way
+        await self._publisher.publish(
+            request_id=row.request_id,
+            endpoint=item.endpoint,
+            body=item.body,
+            tenant=item.tenant,
+            received_at=row.received_at,
+        )
+        self._metrics.produced_again.inc()
+        logger.info("request produced again", extra={"request_id": row.request_id, "tenant": item.tenant})
 
     async def close(self) -> None:
         """Wait for the groups already queued to be written."""

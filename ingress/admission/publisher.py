@@ -38,6 +38,11 @@ class RequestPublisher:
         self._timeout_seconds = timeout_seconds
         self._retry_after_seconds = retry_after_seconds
 
+    @property
+    def timeout_seconds(self) -> float:
+        """How long a produce may wait for Kafka's acknowledgement before the call is refused."""
+        return self._timeout_seconds
+
     async def publish(
         self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
     ) -> None:

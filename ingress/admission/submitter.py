@@ -98,12 +98,16 @@ class Submitter:
             raise admitter.too_many(pending)
         return await self._publish(item, admission)
 
-    async def _attach(self, row: RequestRow, tenant: str) -> Ticket | Finished | None:
+    async def _attach(self, row: RequestRow, item: Submission) -> Ticket | Finished | None:
         """Wait on an existing request: register first, then look for a result stored meanwhile.
+
+        A request still ``queued`` with no batch may never have reached Kafka (its row is written before it is
+        produced, and a replica can die between the two): its re-send produces it again before waiting
+        (:meth:`Admitter.produce_if_lost`), so it cannot wait for ever.
 
         None when the request finished but its result is gone (purged): it cannot serve this call.
         """
-        holder = self._holder
+        holder, tenant = self._holder, item.tenant
         delivered = holder.recent(row.request_id)
         if delivered is not None:
             return delivered
@@ -112,7 +116,9 @@ class Submitter:
         future = holder.register(row.request_id)
         try:
             stored = await self._records.result(row.request_id, tenant)
-        except BaseException:  # the database went away: this call gets its 503, no waiter is left behind
+            if stored is None:
+                await self._admitter.produce_if_lost(item, row)
+        except BaseException:  # the database or Kafka went away: this call gets its 503, no waiter is left behind
             holder.discard(row.request_id, future)
             raise
         if stored is not None:
@@ -131,9 +137,9 @@ class Submitter:
                     code="idempotency_key_reused",
                 )
             metrics.reattached.labels(via="idempotency_key").inc()
-            return await self._attach(row, item.tenant)
+            return await self._attach(row, item)
         if found.via == "fingerprint":  # an SDK retry: the request it retries, under way or finished
-            attached = await self._attach(row, item.tenant)
+            attached = await self._attach(row, item)
             if isinstance(attached, Finished) and retries_into_a_new_request(attached):
                 return None  # the retry the transient failure asked for: a new request, not a replay
             if attached is not None:

@@ -101,13 +101,16 @@ def test_mixed_outcomes_reach_the_right_callers(stack_factory: Callable[..., Sta
     slow_id = async_client.chat.completions.with_raw_response.create(**slow_body).http_response.json()["id"]
     quick_id = async_client.chat.completions.with_raw_response.create(**quick_body).http_response.json()["id"]
 
-    def _quick_line_done() -> str | None:
-        for detail in stack.simulator.stats()["batch_details"]:
-            if detail["model"] == "gpt-5-mini" and detail["lines"] == 2 and detail["lines_executed"] == 1:
-                return str(detail["id"])
-        return None
+    def _slow_batch_once_the_quick_line_ran() -> str | None:
+        # the two calls share a batch unless they straddle a window tick: either way, wait for the quick line
+        # to have run, then expire the batch that still holds the slow one
+        mine = [d for d in stack.simulator.stats()["batch_details"] if d["model"] == "gpt-5-mini"]
+        if sum(d["lines"] for d in mine) < 2 or sum(d["lines_executed"] for d in mine) < 1:
+            return None
+        unfinished = [d for d in mine if d["lines_executed"] < d["lines"]]
+        return str(unfinished[0]["id"]) if unfinished else None
 
-    upstream_id = wait_for(_quick_line_done, timeout_s=60, what="the quick line to finish")
+    upstream_id = wait_for(_slow_batch_once_the_quick_line_ran, timeout_s=60, what="the quick line to finish")
     stack.simulator.expire_batch(upstream_id)
 
     def _final(request_id: str) -> httpx.Response | None:

@@ -4,10 +4,17 @@ deterministic answer is served again; a fresh call that the cache may not serve 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 
 import httpx
+from sqlalchemy import select
 
 from batchgpt.simulator.answers import expected_chat_content
+from batchgpt.store.admission import ADMITTED, Admission, admit_group
+from batchgpt.store.tables import requests
+from ingress.admission.fingerprint import fingerprint
+from schemas.status import Endpoint
 from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
 
@@ -199,3 +206,37 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     completion = box["c"]
     assert completion.choices[0].message.content == expected_chat_content(_chat(text))  # type: ignore[attr-defined]
     assert len(stack.stand_in.with_text(text)) == 1
+
+
+def test_a_retry_of_a_request_recorded_but_never_produced_produces_it_and_is_answered(stack: Stack, prompt) -> None:
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        probe = http.post(
+            "/v1/chat/completions", json=_chat(prompt("[hold] probe")), headers={"Prefer": "respond-async"}
+        )
+        with stack.engine.connect() as conn:
+            tenant = conn.execute(select(requests.c.tenant).where(requests.c.request_id == probe.json()["id"])).scalar()
+        assert tenant is not None
+        # a replica killed between recording a call and producing it: the row alone, nothing on Kafka
+        body = _chat(prompt("lost-produce"))
+        text = str(body["messages"][0]["content"])  # type: ignore[index]
+        request_id = f"req_{uuid.uuid4().hex}"
+        recorded = Admission(
+            request_id=request_id,
+            tenant=tenant,
+            endpoint=Endpoint.CHAT_COMPLETIONS.value,
+            model="gpt-4o-mini",
+            fingerprint=fingerprint(tenant, Endpoint.CHAT_COMPLETIONS.value, body),
+            idempotency_key=None,
+            received_at=time.time() - 60,  # longer ago than any produce may take: its replica died
+            since=0.0,
+            serve_stored=False,
+        )
+        assert admit_group(stack.engine, [recorded]) == [ADMITTED]
+        before = _metric(stack, "batchgpt_ingress_produced_again_total")
+        # the SDK's retry reaches a live replica: it re-attaches, produces the request again, and is answered
+        answer = http.post("/v1/chat/completions", json=body, headers=RETRY)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"] == expected_chat_content(body)
+    assert answer.headers["batchgpt-request-id"] == request_id
+    assert [m.request_id for m in stack.stand_in.with_text(text)] == [request_id]
+    assert _metric(stack, "batchgpt_ingress_produced_again_total") == before + 1
