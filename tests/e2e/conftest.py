@@ -14,14 +14,14 @@ from batchgpt.devstack.stack import Stack, running_stack
 
 @pytest.fixture
 def stack_factory(kafka_bootstrap: str, unique_id: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Start a stack with this test's own topics and a SQLite file unless ``database_url`` is given."""
+    """Start a stack with this test's own topics and a SQLite file unless ``database_url`` is given, on the session
+    broker unless ``bootstrap`` is given."""
     made: list[AbstractContextManager[Stack]] = []
 
     def _make(**kwargs: Any) -> Stack:
         kwargs.setdefault("database_url", f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-        manager = running_stack(
-            bootstrap=kafka_bootstrap, topic_prefix=f"e{unique_id}.", state=tmp_path / "stack", **kwargs
-        )
+        kwargs.setdefault("bootstrap", kafka_bootstrap)
+        manager = running_stack(topic_prefix=f"e{unique_id}.", state=tmp_path / "stack", **kwargs)
         made.append(manager)
         return manager.__enter__()
 

@@ -125,32 +125,6 @@ def test_mixed_outcomes_reach_the_right_callers(stack_factory: Callable[..., Sta
     assert slow.json()["error"]["code"] == "batch_expired"
 
 
-@pytest.mark.parametrize("service", ["collator", "resolver", "ingress"])
-async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
-    stack_factory: Callable[..., Stack], service: str
-) -> None:
-    stack = stack_factory(
-        window_ms=400,
-        simulator_flags={"in_progress_seconds": 1.0},
-        # a restarted collator takes over the batches its predecessor had reserved once their lease lapses
-        extra_env={"BATCHGPT_COLLATOR_LEASE_S": "3", "BATCHGPT_COLLATOR_SWEEP_S": "1"},
-    )
-    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", max_retries=6, timeout=60)
-    prompts = [(MODELS[i % 3], f"crash {service} {i} {uuid.uuid4().hex}") for i in range(120)]
-    calls = [asyncio.ensure_future(client.chat.completions.create(**_body(m, p))) for m, p in prompts]
-
-    async def _some_batches_exist() -> bool:
-        return bool((await asyncio.to_thread(stack.simulator.stats))["batches"])
-
-    await async_wait_for(_some_batches_exist, timeout_s=60, what="the first upstream batch")
-    await asyncio.to_thread(stack.restart, service)
-    replies = await asyncio.gather(*calls)
-    await client.close()
-    for (model, prompt), reply in zip(prompts, replies, strict=True):
-        assert reply.choices[0].message.content == expected_chat_content(_body(model, prompt))
-    _assert_no_line_went_upstream_twice(stack, len(prompts))
-
-
 def test_direct_kafka_producer_gets_its_reply(stack_factory: Callable[..., Stack], consumer_group: str) -> None:
     stack = stack_factory(window_ms=300)
     topics_prefix = stack.env["BATCHGPT_TOPIC_PREFIX"]

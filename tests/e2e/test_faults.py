@@ -1,0 +1,205 @@
+"""Faults mid-run through the whole pipeline, with official SDK callers (default retries) sending at a steady pace.
+
+A restart of the Kafka broker, bursts of upstream 500s and 429s, and a kill -9 of each service, each at a
+moment drawn from a seeded generator (``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the
+same seed replays the same schedule). Each run asserts that every caller got its own answer, that no line went
+upstream twice and that the simulator saw every line exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI
+
+from batchgpt.broker import BrokerHandle, default_home, fetch_jars, start_broker, stop_broker
+from batchgpt.devstack.stack import Stack
+from batchgpt.simulator.answers import expected_chat_content
+from batchgpt.simulator.testing import free_port
+
+pytestmark = pytest.mark.integration
+
+MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-5-mini")
+
+
+@dataclass(frozen=True)
+class FaultSchedule:
+    """The seeded generator a test draws its fault moments from; ``str()`` names the seed to replay it."""
+
+    seed: str
+    rng: random.Random
+
+    def __str__(self) -> str:
+        return f"BATCHGPT_FAULT_SEED={self.seed}"
+
+
+@pytest.fixture
+def schedule(request: pytest.FixtureRequest) -> FaultSchedule:
+    """This test's schedule: the run's seed mixed with the test's id, so each test draws its own moments."""
+    seed = os.environ.get("BATCHGPT_FAULT_SEED", "16")
+    return FaultSchedule(seed=seed, rng=random.Random(f"{seed}:{request.node.nodeid}"))
+
+
+@dataclass(frozen=True)
+class OwnBroker:
+    """A broker of the test's own (never the shared one): stopped and started again on the same ports and data."""
+
+    home: Path
+    port: int
+    controller_port: int
+
+    def start(self) -> BrokerHandle:
+        return start_broker(self.home, port=self.port, controller_port=self.controller_port, timeout_s=120, fresh=False)
+
+    def stop(self) -> None:
+        assert stop_broker(self.home, self.port, grace_s=30)
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
+    """A single-node broker with its home under ``tmp_path``, on the jars the session already has."""
+    lib = fetch_jars(default_home())
+    home = tmp_path / "kafka"
+    (home / "lib").mkdir(parents=True)
+    (home / "lib" / lib.name).symlink_to(lib, target_is_directory=True)
+    broker = OwnBroker(home=home, port=free_port(), controller_port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        stop_broker(home, broker.port)
+
+
+def _body(model: str, prompt: str) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": prompt}]}
+
+
+async def _run_with_fault(
+    stack: Stack,
+    schedule: FaultSchedule,
+    fault: Callable[[], Awaitable[None]],
+    *,
+    calls: int,
+    per_second: float,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    settle_s: float = 150,
+) -> dict[str, Any]:
+    """Send ``calls`` SDK calls at ``per_second`` while ``fault`` runs; assert every caller got its own answer once
+    and the simulator saw each line once. Return the simulator's stats."""
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", timeout=120, max_retries=max_retries)
+    bodies = [_body(MODELS[i % len(MODELS)], f"fault {i} {uuid.uuid4().hex}") for i in range(calls)]
+
+    pending: list[asyncio.Future[Any]] = []
+
+    async def _send_paced() -> list[Any]:
+        for body in bodies:
+            pending.append(asyncio.ensure_future(client.chat.completions.create(**body)))
+            await asyncio.sleep(1 / per_second)  # the callers' pace, not a wait for anything
+        return await asyncio.gather(*pending, return_exceptions=True)
+
+    sending = asyncio.ensure_future(_send_paced())
+    await fault()
+    assert not sending.done(), f"[{schedule}] the fault ended after the last answer: it was not mid-run"
+    await asyncio.wait({sending}, timeout=settle_s)
+    unanswered = [bodies[i]["messages"][0]["content"] for i, call in enumerate(pending) if not call.done()]
+    sending.cancel()
+    await client.close()
+    assert unanswered == [], f"[{schedule}] {len(unanswered)} callers unanswered after {settle_s}s: {unanswered[:5]}"
+    replies = sending.result()
+    failed = [(i, repr(r)) for i, r in enumerate(replies) if isinstance(r, BaseException)]
+    assert failed == [], f"[{schedule}] {len(failed)} of {calls} callers got an error: {failed[:5]}"
+    wrong = [
+        i
+        for i, (body, r) in enumerate(zip(bodies, replies, strict=True))
+        if r.choices[0].message.content != expected_chat_content(body)
+    ]
+    assert wrong == [], f"[{schedule}] callers answered with another call's answer: {wrong[:10]}"
+    stats = stack.simulator.stats()
+    assert stats["duplicate_custom_ids"] == [], f"[{schedule}] lines sent upstream twice"
+    assert stats["lines_submitted"] == calls, f"[{schedule}] {stats['lines_submitted']} lines upstream for {calls}"
+    return stats
+
+
+def _moment(schedule: FaultSchedule, calls: int, per_second: float) -> float:
+    """A seeded moment while the callers are still sending: between a fifth and seven tenths of the way."""
+    return schedule.rng.uniform(0.2, 0.7) * calls / per_second
+
+
+async def test_a_broker_restart_mid_run_loses_and_duplicates_nothing(
+    own_broker: OwnBroker, stack_factory: Callable[..., Stack], schedule: FaultSchedule
+) -> None:
+    stack = stack_factory(bootstrap=f"127.0.0.1:{own_broker.port}", window_ms=500)
+    calls, per_second = 300, 50.0
+
+    async def _restart_broker() -> None:
+        await asyncio.sleep(_moment(schedule, calls, per_second))  # the fault's seeded moment, not a wait
+        await asyncio.to_thread(own_broker.stop)
+        await asyncio.to_thread(own_broker.start)
+
+    await _run_with_fault(stack, schedule, _restart_broker, calls=calls, per_second=per_second)
+
+
+BURSTS: tuple[dict[str, Any], ...] = (
+    {"route": "files.create", "status": 500, "count": 3},
+    {"route": "files.create", "status": 429, "count": 2, "retry_after_seconds": 1},
+    {"route": "batches.create", "status": 429, "count": 3, "retry_after_seconds": 1},
+    {"route": "batches.create", "status": 500, "count": 2},
+    {"route": "batches.retrieve", "status": 500, "count": 4},
+    {"route": "batches.retrieve", "status": 429, "count": 2, "retry_after_seconds": 1},
+    {"route": "files.content", "status": 500, "count": 3},
+    {"route": "files.content", "status": 429, "count": 2, "retry_after_seconds": 1},
+)
+"""Bursts of 500s and 429s (with ``Retry-After``) on every files and batches call the pipeline makes."""
+
+
+async def test_upstream_500_and_429_bursts_mid_run_lose_and_duplicate_nothing(
+    stack_factory: Callable[..., Stack], schedule: FaultSchedule
+) -> None:
+    stack = stack_factory(window_ms=500)
+    calls, per_second = 200, 40.0
+
+    async def _bursts() -> None:
+        await asyncio.sleep(_moment(schedule, calls, per_second))  # the fault's seeded moment, not a wait
+        for burst in BURSTS:
+            await asyncio.to_thread(stack.simulator.inject, kind="http_error", **burst)
+
+    stats = await _run_with_fault(stack, schedule, _bursts, calls=calls, per_second=per_second)
+    assert stats["faults_pending"] == [], f"[{schedule}] faults never reached: {stats['faults_pending']}"
+    assert stats["faults_fired"] == sum(b["count"] for b in BURSTS)
+    # one upload and one create per batch, besides the calls the bursts failed: no file or batch made twice
+    for route in ("files.create", "batches.create"):
+        failed = sum(b["count"] for b in BURSTS if b["route"] == route)
+        assert stats["api_calls"][route] - failed == stats["batches"], f"[{schedule}] {route}: {stats['api_calls']}"
+
+
+@pytest.mark.parametrize("service", ["collator", "resolver", "ingress"])
+async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
+    stack_factory: Callable[..., Stack], schedule: FaultSchedule, service: str
+) -> None:
+    stack = stack_factory(
+        window_ms=400,
+        simulator_flags={"in_progress_seconds": 1.0},
+        # a restarted collator or resolver takes over its predecessor's batches once their lease lapses (with the
+        # default leases, 300 s and 120 s, the run would wait that long)
+        extra_env={
+            "BATCHGPT_COLLATOR_LEASE_S": "3",
+            "BATCHGPT_COLLATOR_SWEEP_S": "1",
+            "BATCHGPT_RESOLVER_LEASE_S": "3",
+        },
+    )
+    calls, per_second = 150, 40.0
+
+    async def _kill_and_restart() -> None:
+        await asyncio.sleep(_moment(schedule, calls, per_second))  # the fault's seeded moment, not a wait
+        await asyncio.to_thread(stack.restart, service)  # SIGKILL, then a new process
+
+    # retries enough to ride out the restarted ingress's start-up
+    await _run_with_fault(stack, schedule, _kill_and_restart, calls=calls, per_second=per_second, max_retries=6)
