@@ -194,7 +194,7 @@ def test_pending_cap_is_429_with_retry_after(stack: Stack, start_ingress, prompt
         )
 
 
-def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prompt) -> None:
+def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, start_ingress, prompt) -> None:
     import base64
     import os
 
@@ -205,9 +205,11 @@ def test_message_kafka_refuses_is_503_and_nothing_is_accepted(stack: Stack, prom
     from ingress.http.auth import tenant_of
 
     marker = prompt("too-big-for-kafka")
-    noise = base64.b64encode(os.urandom(1_600_000)).decode()  # incompressible, over the broker's 1 MB limit
+    # incompressible, over the largest message batch-gpt produces (MAX_MESSAGE_BYTES), under this body limit
+    noise = base64.b64encode(os.urandom(8_000_000)).decode()
     body = {"model": "m", "messages": [{"role": "user", "content": f"{marker} {noise}"}]}
-    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=60) as http:
+    server = start_ingress(max_body_bytes=16_000_000)
+    with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=60) as http:
         response = http.post("/v1/chat/completions", json=body)
     _assert_envelope(response, 503, None, None)
     assert int(response.headers["retry-after"]) >= 1
