@@ -24,21 +24,21 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from batchgpt.broker import start_broker, stop_broker  # noqa: E402
-from batchgpt.devstack.stack import running_stack  # noqa: E402
-from batchgpt.simulator.testing import free_port, start_simulator_process  # noqa: E402
-
-STATE = ROOT / ".run" / "bench"
-AUTOBATCHER_VERSION = "0.12.0"
+from bench.targets import (  # noqa: E402
+    STATE,
+    Target,
+    autobatcher_target,
+    batch_gpt_target,
+    peak_rss_mb,
+    simulator_ceiling,
+)
 
 
 @dataclass
@@ -53,26 +53,6 @@ class Result:
     non200: int
     crossed: int
     rss_mb: dict[str, float]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    """Peak resident set (VmHWM) of a process and its children, in MB."""
-    total = 0.0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
-        pids += [int(p) for p in children.split()]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
-        if match:
-            total += int(match.group(1)) / 1024
-    return round(total, 1)
 
 
 def _wrk(url: str, duration: int, connections: int, threads: int = 2) -> tuple[dict[str, float], str]:
@@ -111,115 +91,6 @@ def _result(target: str, figures: dict[str, float], rss: dict[str, float]) -> Re
     )
 
 
-def _autobatcher_venv() -> Path:
-    venv = STATE / "autobatcher-venv"
-    binary = venv / "bin" / "autobatcher"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", f"autobatcher[serve]=={AUTOBATCHER_VERSION}"], check=True
-        )
-    return binary
-
-
-def _wait_http(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
-
-
-@dataclass
-class Target:
-    """One thing under load: its URL and the processes whose peak RSS is reported."""
-
-    name: str
-    url: str
-    pids: dict[str, int]
-    note: Callable[[], str] | None = None
-
-
-@contextlib.contextmanager
-def _simulator_ceiling(sim_flags: dict[str, object]) -> Iterator[Target]:
-    sim = start_simulator_process(log_path=STATE / "simulator-sync.log", **sim_flags)
-    try:
-        yield Target("simulator sync endpoint (ceiling)", f"{sim.root_url}/v1/chat/completions", {"simulator": sim.pid})
-    finally:
-        sim.stop()
-
-
-@contextlib.contextmanager
-def _batch_gpt(args: argparse.Namespace, sim_flags: dict[str, object]) -> Iterator[Target]:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker_port = None
-    if not bootstrap:
-        broker_port = free_port()
-        bootstrap = start_broker(ROOT / ".kafka", port=broker_port).bootstrap_servers
-    stamp = f"{int(time.time())}{os.getpid()}"
-    database_url = args.database_url or f"sqlite:///{STATE / f'bench-{stamp}.sqlite3'}"
-    try:
-        with running_stack(
-            bootstrap=bootstrap,
-            topic_prefix=f"bench{stamp}.",
-            database_url=database_url,
-            state=STATE / "stack",
-            window_ms=args.window_ms,
-            poll_interval_s=0.2,
-            simulator_flags=sim_flags,
-            extra_env={
-                "BATCHGPT_LOG_LEVEL": "WARNING",
-                "BATCHGPT_MAX_PENDING_PER_KEY": "1000000",
-                "BATCHGPT_INGRESS_WORKERS": str(args.ingress_workers),
-            },
-        ) as stack:
-            pids = {name: proc.popen.pid for name, proc in stack.procs.items()}
-            pids["simulator"] = stack.simulator.pid
-
-            def note() -> str:
-                stats = stack.simulator.stats(include_custom_ids=False)
-                return (
-                    f"{stats['batches']} upstream batches, {stats['lines_submitted']} lines, "
-                    f"duplicate custom_ids {len(stats['duplicate_custom_ids'])}"
-                )
-
-            workers = f"{args.ingress_workers} ingress worker{'s' if args.ingress_workers > 1 else ''}"
-            yield Target(f"batch-gpt ({workers} → Kafka → collator → resolver)", f"{stack.base_url}/chat/completions",
-                         pids, note)  # fmt: skip
-    finally:
-        if broker_port is not None:
-            stop_broker(ROOT / ".kafka", broker_port)
-
-
-@contextlib.contextmanager
-def _autobatcher(args: argparse.Namespace, sim_flags: dict[str, object]) -> Iterator[Target]:
-    binary = _autobatcher_venv()
-    sim = start_simulator_process(log_path=STATE / "simulator-peer.log", **sim_flags)
-    port = free_port()
-    log = (STATE / "autobatcher.log").open("wb")
-    peer = subprocess.Popen(
-        [
-            str(binary), "serve", "--base-url", sim.base_url, "--api-key", "sk-bench", "--port", str(port),
-            "--mode", "batch", "--batch-window", str(args.window_ms / 1000), "--poll-interval", "0.2",
-            "--batch-size", "50000",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/health")
-        yield Target(f"autobatcher {AUTOBATCHER_VERSION} serve --mode batch", f"http://127.0.0.1:{port}/v1/chat/completions",
-                     {"autobatcher": peer.pid, "simulator": sim.pid})  # fmt: skip
-    finally:
-        peer.terminate()
-        peer.wait(20)
-        log.close()
-        sim.stop()
-
-
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -231,7 +102,8 @@ def _measure(target: Target, args: argparse.Namespace, connections: int) -> list
     runs = []
     for _ in range(args.repeat):
         figures, _ = _wrk(target.url, args.duration, connections)
-        runs.append(_result(target.name, figures, {name: _peak_rss_mb(pid) for name, pid in target.pids.items()}))
+        pids = {**target.pids, **target.extra_pids}
+        runs.append(_result(target.name, figures, {name: peak_rss_mb(pid) for name, pid in pids.items()}))
         sys.stdout.write(
             f"  {target.name}, {connections} connections: {runs[-1].rps:.0f} req/s, p50 {runs[-1].p50_ms:.0f} ms, "
             f"p99 {runs[-1].p99_ms:.0f} ms, ok {runs[-1].ok}, non-200 {runs[-1].non200}, "
@@ -276,10 +148,17 @@ def main() -> int:
     }  # fmt: skip
     targets: list[Callable[[], contextlib.AbstractContextManager[Target]]] = []
     if not args.skip_ceiling:
-        targets.append(lambda: _simulator_ceiling(sim_flags))
-    targets.append(lambda: _batch_gpt(args, sim_flags))
+        targets.append(lambda: simulator_ceiling(sim_flags))
+    targets.append(
+        lambda: batch_gpt_target(
+            sim_flags=sim_flags,
+            window_ms=args.window_ms,
+            ingress_workers=args.ingress_workers,
+            database_url=args.database_url,
+        )
+    )
     if not args.skip_peer:
-        targets.append(lambda: _autobatcher(args, sim_flags))
+        targets.append(lambda: autobatcher_target(sim_flags=sim_flags, window_ms=args.window_ms))
     rows: list[tuple[int, list[Result]]] = []
     for connections in levels:
         for make in targets:  # each target alone on the machine, freshly started for each connection count
