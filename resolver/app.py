@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -33,6 +33,7 @@ from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
 from resolver.wakeups import consume_wakeups
 from resolver.worker import run_worker
+from schemas.status import Provider
 
 __all__ = ["RunningResolver", "default_worker_id", "run", "running_resolver"]
 
@@ -60,18 +61,24 @@ async def run(
     stop: asyncio.Event,
     metrics: ResolverMetrics | None = None,
     upstream: Upstream | None = None,
+    upstreams: Mapping[str, Upstream] | None = None,
     owner: str | None = None,
 ) -> None:
-    """Run one resolver worker until ``stop`` is set (the topics and schema must exist)."""
+    """Run one resolver worker until ``stop`` is set (the topics and schema must exist).
+
+    ``upstreams`` maps a provider to its upstream; the ``openai`` one (else ``upstream``, else the one the
+    settings make) serves every provider without its own."""
     metrics = metrics or ResolverMetrics()
     owner = owner or settings.worker_id or default_worker_id()
     engine = make_engine(settings.database_url)
     producer = AsyncProducer(producer_config(settings))
     producer.start()
+    by_provider: dict[str, Upstream | None] = dict(upstreams or {})
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        upstream=upstream or make_upstream(settings),
+        upstream=by_provider.pop(Provider.OPENAI.value, None) or upstream or make_upstream(settings),
+        upstreams={provider: other for provider, other in by_provider.items() if other is not None},
         publisher=Publisher(producer, settings.topics),
         metrics=metrics,
         owner=owner,
@@ -87,7 +94,8 @@ async def run(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(wakeups, timeout=10)
         await asyncio.to_thread(producer.stop, 10.0)
-        await ctx.upstream.close()
+        for provider_upstream in (ctx.upstream, *ctx.upstreams.values()):
+            await provider_upstream.close()
         engine.dispose()
         logger.info("resolver stopped", extra={"owner": owner})
 
