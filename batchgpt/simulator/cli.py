@@ -75,5 +75,7 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> SimulatorS
         for item in error.errors():
             field = str(item["loc"][0]) if item["loc"] else "?"
             where = origin.get(field, f"{flag_name(field)} / {env_name(field)}")
-            problems.append(f"invalid value for {env_name(field)} (flag {flag_name(field)}): {where}: {item['msg']}")
+            problems.append(
+                f"invalid value for {env_name(field)} (flag {flag_name(field)}): {where}: {item['msg']}"
+            )
         raise SettingsError("; ".join(problems)) from error

@@ -23,7 +23,9 @@ TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 _EPSILON_SECONDS = 1e-6  # absorbs float rounding when a deadline falls exactly on a line's finish time
 
 
-def line_offsets(line_count: int, slow: list[int], in_progress_seconds: float, slow_line_seconds: float) -> list[float]:
+def line_offsets(
+    line_count: int, slow: list[int], in_progress_seconds: float, slow_line_seconds: float
+) -> list[float]:
     """Seconds after ``in_progress`` starts at which each line finishes, in input order.
 
     Ordinary lines finish evenly spread over ``in_progress_seconds``; the lines listed in ``slow``

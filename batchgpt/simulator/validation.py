@@ -74,7 +74,9 @@ def _error(code: str, message: str, *, line: int | None, param: str | None = Non
 
 
 def _missing(name: str, line: int) -> dict[str, object]:
-    return _error("missing_required_parameter", f"Missing required parameter: '{name}'.", line=line, param=name)
+    return _error(
+        "missing_required_parameter", f"Missing required parameter: '{name}'.", line=line, param=name
+    )
 
 
 def _check_line(
@@ -120,7 +122,9 @@ def _check_line(
         )
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        return parsed, _error("invalid_request", "Model parameter is required.", line=number, param="body.model")
+        return parsed, _error(
+            "invalid_request", "Model parameter is required.", line=number, param="body.model"
+        )
     main = _MAIN_FIELDS.get(endpoint, "messages")
     if body.get(main) is None:
         return parsed, _error(
@@ -167,7 +171,8 @@ def validate_batch_input(
         result.errors.append(
             _error(
                 "too_many_tasks",
-                f"The batch input file contains {len(numbered)} requests; the limit is {max_lines} per batch.",
+                f"The batch input file contains {len(numbered)} requests; "
+                f"the limit is {max_lines} per batch.",
                 line=None,
             )
         )
@@ -201,7 +206,8 @@ def validate_batch_input(
         result.errors.append(
             _error(
                 "too_many_tasks",
-                f"The batch contains {inputs} embedding inputs; the limit is {max_embedding_inputs} per batch.",
+                f"The batch contains {inputs} embedding inputs; "
+                f"the limit is {max_embedding_inputs} per batch.",
                 line=None,
             )
         )
@@ -227,7 +233,8 @@ def _cross_line_error(
     if models and body["model"] != models[0]:
         return _error(
             "model_mismatch",
-            f"All requests in a batch must use the same model: expected '{models[0]}', got '{body['model']}'.",
+            "All requests in a batch must use the same model: "
+            f"expected '{models[0]}', got '{body['model']}'.",
             line=number,
             param="body.model",
         )
