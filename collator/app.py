@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
-from batchgpt.upstream import Backoff, Upstream, make_upstream
+from batchgpt.upstream import Backoff, Upstream, make_upstreams
 from collator.crash import CrashHook
 from collator.intake import RawRecord
 from collator.metrics import CollatorMetrics
@@ -193,13 +193,18 @@ def create_app(
 ) -> Collator:
     """Build a collator worker from its settings (nothing connects until :meth:`Collator.running`).
 
-    ``upstreams`` (provider -> upstream) wins over ``upstream`` (the OpenAI-family one alone)."""
+    ``upstreams`` (provider -> upstream) wins over ``upstream`` (the OpenAI-family one alone); without either,
+    every provider the settings configure (:func:`batchgpt.upstream.make_upstreams`)."""
+    engine = engine or make_engine(settings.database_url)
+    if upstreams is None:  # the Anthropic upstream finds its batches again through the database
+        lookup_pages = settings.upstream_lookup_pages
+        one = {Provider.OPENAI.value: upstream} if upstream is not None else None
+        upstreams = one or make_upstreams(settings, engine=engine, lookup_pages=lookup_pages)
     return Collator(
         settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine,
         producer=AsyncProducer(producer_config(settings)),
-        upstreams=upstreams
-        or {Provider.OPENAI.value: upstream or make_upstream(settings, lookup_pages=settings.upstream_lookup_pages)},
+        upstreams=upstreams,
         metrics=CollatorMetrics(registry),
         crash_hook=crash_hook or CrashHook(settings.test_crash_at, settings.test_crash_count),
         owner=owner or f"collator-{uuid.uuid4().hex[:12]}",

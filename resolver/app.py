@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
-from batchgpt.upstream import Upstream, make_upstream
+from batchgpt.upstream import Upstream, make_upstream, make_upstreams
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
@@ -66,14 +66,16 @@ async def run(
 ) -> None:
     """Run one resolver worker until ``stop`` is set (the topics and schema must exist).
 
-    ``upstreams`` maps a provider to its upstream; the ``openai`` one (else ``upstream``, else the one the
-    settings make) serves every provider without its own."""
+    ``upstreams`` maps a provider to its upstream (without it or ``upstream``: every provider the settings
+    configure); the ``openai`` one (else ``upstream``, else the one the settings make) serves every provider
+    without its own."""
     metrics = metrics or ResolverMetrics()
     owner = owner or settings.worker_id or default_worker_id()
     engine = make_engine(settings.database_url)
     producer = AsyncProducer(producer_config(settings))
     producer.start()
-    by_provider: dict[str, Upstream | None] = dict(upstreams or {})
+    made = make_upstreams(settings) if upstreams is None and upstream is None else {}
+    by_provider: dict[str, Upstream | None] = {**made, **(upstreams or {})}
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
