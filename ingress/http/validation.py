@@ -169,7 +169,8 @@ def validate_messages(body: dict[str, Any]) -> None:
     if "max_tokens" not in body or body["max_tokens"] is None:
         raise _missing("max_tokens")
     max_tokens = body["max_tokens"]
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+    integral = isinstance(max_tokens, int) or (isinstance(max_tokens, float) and max_tokens.is_integer())
+    if isinstance(max_tokens, bool) or not integral:  # 5.0 is an integer in JSON, as Anthropic reads it
         raise _wrong_type("max_tokens", "an integer", max_tokens)
     if max_tokens < 1:
         raise InvalidRequest(
