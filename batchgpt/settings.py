@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
 
 __all__ = [
+    "AnthropicSettings",
     "DatabaseSettings",
     "KafkaSettings",
     "LoggingSettings",
@@ -25,6 +26,7 @@ __all__ = [
     "OpenAISettings",
     "Provider",
     "SettingsError",
+    "UpstreamSettings",
     "WorkerSettings",
     "env_names",
     "env_var",
@@ -192,6 +194,26 @@ class OpenAISettings(_Base):
         return self.azure_openai_api_key if self.provider == "azure" else self.openai_api_key
 
 
+class AnthropicSettings(_Base):
+    """Anthropic's Message Batches API, served beside the OpenAI-family upstream when ``ANTHROPIC_API_KEY`` is set."""
+
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=env_var("ANTHROPIC_API_KEY"))
+    anthropic_base_url: str = Field(default="https://api.anthropic.com", validation_alias=env_var("ANTHROPIC_BASE_URL"))
+    """The API root the ``anthropic`` SDK takes as ``base_url`` (it adds ``/v1/...`` itself)."""
+
+    @field_validator("anthropic_base_url")
+    @classmethod
+    def _anthropic_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://api.anthropic.com")
+        return url.rstrip("/").removesuffix("/v1")
+
+
+class UpstreamSettings(OpenAISettings, AnthropicSettings):
+    """Every upstream provider's settings: the OpenAI family (OpenAI or Azure OpenAI) and Anthropic, which serve
+    at the same time (``batchgpt.upstream.make_upstreams`` builds one upstream per configured provider)."""
+
+
 class LoggingSettings(_Base):
     """Log level and format (JSON lines by default)."""
 
@@ -212,7 +234,7 @@ class MetricsSettings(_Base):
     metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
 
 
-class WorkerSettings(KafkaSettings, DatabaseSettings, OpenAISettings, LoggingSettings, MetricsSettings):
+class WorkerSettings(KafkaSettings, DatabaseSettings, UpstreamSettings, LoggingSettings, MetricsSettings):
     """The pieces every service that works with the provider takes (collator, resolver): the broker, the
     database, the upstream, logging and a metrics port. :func:`batchgpt.boot.run_worker` starts such a service."""
 

@@ -18,7 +18,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
-from batchgpt.upstream import Backoff, Upstream, make_upstream
+from batchgpt.upstream import Backoff, Upstream, make_upstreams
 from collator.crash import CrashHook
 from collator.intake import RawRecord
 from collator.metrics import CollatorMetrics
@@ -37,6 +37,7 @@ from collator.pipeline import Limits, WindowProcessor
 from collator.publisher import Publisher
 from collator.settings import CollatorSettings
 from collator.submitter import Submitter
+from schemas.status import Provider
 
 __all__ = ["Collator", "create_app"]
 
@@ -59,7 +60,7 @@ class Collator:
         *,
         engine: Engine,
         producer: AsyncProducer,
-        upstream: Upstream,
+        upstreams: Mapping[str, Upstream],
         metrics: CollatorMetrics,
         crash_hook: CrashHook,
         owner: str,
@@ -67,14 +68,14 @@ class Collator:
         self.settings = settings
         self.engine = engine
         self.producer = producer
-        self.upstream = upstream
+        self.upstreams = dict(upstreams)
         self.metrics = metrics
         self.owner = owner
         self.processor = WindowProcessor(
             engine=engine,
             publisher=Publisher(producer, settings.topics),
             submitter=Submitter(
-                upstream,
+                upstreams,
                 metrics=metrics,
                 max_attempts=settings.submit_max_attempts,
                 backoff=Backoff(base_s=settings.submit_backoff_seconds, cap_s=settings.submit_backoff_max_seconds),
@@ -176,7 +177,8 @@ class Collator:
             await self.wait_idle()  # a window that started during the first wait
         finally:
             await asyncio.to_thread(self.producer.stop)
-            await self.upstream.close()
+            for upstream in self.upstreams.values():
+                await upstream.close()
 
 
 def create_app(
@@ -184,16 +186,25 @@ def create_app(
     *,
     engine: Engine | None = None,
     upstream: Upstream | None = None,
+    upstreams: Mapping[str, Upstream] | None = None,
     registry: CollectorRegistry | None = None,
     crash_hook: CrashHook | None = None,
     owner: str | None = None,
 ) -> Collator:
-    """Build a collator worker from its settings (nothing connects until :meth:`Collator.running`)."""
+    """Build a collator worker from its settings (nothing connects until :meth:`Collator.running`).
+
+    ``upstreams`` (provider -> upstream) wins over ``upstream`` (the OpenAI-family one alone); without either,
+    every provider the settings configure (:func:`batchgpt.upstream.make_upstreams`)."""
+    engine = engine or make_engine(settings.database_url)
+    if upstreams is None:  # the Anthropic upstream finds its batches again through the database
+        lookup_pages = settings.upstream_lookup_pages
+        one = {Provider.OPENAI.value: upstream} if upstream is not None else None
+        upstreams = one or make_upstreams(settings, engine=engine, lookup_pages=lookup_pages)
     return Collator(
         settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine,
         producer=AsyncProducer(producer_config(settings)),
-        upstream=upstream or make_upstream(settings, lookup_pages=settings.upstream_lookup_pages),
+        upstreams=upstreams,
         metrics=CollatorMetrics(registry),
         crash_hook=crash_hook or CrashHook(settings.test_crash_at, settings.test_crash_count),
         owner=owner or f"collator-{uuid.uuid4().hex[:12]}",

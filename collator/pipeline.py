@@ -3,7 +3,7 @@
 Order of work for one window (each step idempotent, so a redelivered window is harmless):
 
 1. sort the records: poison → dead-letter topic (awaited);
-2. drop members already in a batch, plan the rest (tenant/endpoint/model, caps) and **reserve**
+2. drop members already in a batch, plan the rest (tenant/provider/endpoint/model, caps) and **reserve**
    them as ``pending`` batches in one transaction;
 3. **drive** every pending batch this window touches: claim its lease, find-or-create upstream,
    record it (``mark_submitted``), publish ``BatchEvent(submitted)``; or, when upstream stays
@@ -266,6 +266,7 @@ class WindowProcessor:
         outcome = await self._submitter.submit(
             batch_id, content=content, endpoint=batch.endpoint, model=batch.model, not_before=batch.created_at,
             attempts_so_far=0 if fresh else batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
+            provider=Endpoint(batch.endpoint).provider.value,
         )
         if outcome.batch is not None:
             await self._record_submitted(batch, outcome, len(content))

@@ -1,25 +1,28 @@
 """Splitting a window into upstream batches (pure: no I/O).
 
-A window's requests are grouped by ``(tenant, endpoint, model)`` (one tenant, one endpoint and one
-model per batch), in order of first arrival, then each group is cut into consecutive chunks that
-respect the request cap, the byte cap (the bytes of the JSONL lines) and, for embeddings, the cap on
-embedding inputs summed over the lines (:func:`embedding_inputs`). A batch's id is derived from its
-members only, so the same members always give the same id.
+A window's requests are grouped by ``(tenant, provider, endpoint, model)`` (one tenant, one provider, one
+endpoint and one model per batch), in order of first arrival, then each group is cut into consecutive
+chunks that respect its provider's request cap and byte cap (the bytes of the JSONL lines: OpenAI's file,
+or the inline requests of an Anthropic Message Batch, which are smaller than the lines) and, for
+embeddings, the cap on embedding inputs summed over the lines (:func:`embedding_inputs`). A batch's id is
+derived from its members only, so the same members always give the same id.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from collator.lines import jsonl_line
 from schemas.messages import RequestMessage
-from schemas.status import Endpoint
+from schemas.status import Endpoint, Provider
 
 __all__ = [
+    "ANTHROPIC_CAPS",
     "MAX_EMBEDDING_INPUTS",
+    "BatchCaps",
     "BatchPlan",
     "PlannedLine",
     "WindowPlan",
@@ -31,6 +34,18 @@ __all__ = [
 BATCH_ID_PREFIX = "bg_"
 MAX_EMBEDDING_INPUTS = 50_000
 """OpenAI's cap on the embedding inputs of one batch (summed over its lines), besides 50,000 lines and 200 MB."""
+
+
+@dataclass(frozen=True)
+class BatchCaps:
+    """How many requests and bytes one batch of a provider may hold."""
+
+    max_requests: int
+    max_bytes: int
+
+
+ANTHROPIC_CAPS = BatchCaps(max_requests=100_000, max_bytes=256 * 1000 * 1000 - 1_000_000)
+"""Anthropic's Message Batches: 100,000 requests or 256 MB per batch (with a margin for the request envelope)."""
 
 
 def embedding_inputs(body: dict[str, Any]) -> int:
@@ -69,6 +84,11 @@ class BatchPlan:
     lines: tuple[PlannedLine, ...]
 
     @property
+    def provider(self) -> Provider:
+        """Who runs the batch (derived from its endpoint)."""
+        return Endpoint(self.endpoint).provider
+
+    @property
     def members(self) -> tuple[RequestMessage, ...]:
         """The requests in file order."""
         return tuple(line.request for line in self.lines)
@@ -97,8 +117,8 @@ def batch_id_for(members: Iterable[tuple[str, int]]) -> str:
     return BATCH_ID_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def _make_plan(group: tuple[str, str, str], lines: list[PlannedLine]) -> BatchPlan:
-    tenant, endpoint, model = group
+def _make_plan(group: tuple[str, Provider, str, str], lines: list[PlannedLine]) -> BatchPlan:
+    tenant, _provider, endpoint, model = group
     return BatchPlan(
         batch_id=batch_id_for(line.key for line in lines),
         tenant=tenant,
@@ -118,27 +138,34 @@ def plan_window(
     max_requests: int,
     max_bytes: int,
     max_inputs: int = MAX_EMBEDDING_INPUTS,
+    provider_caps: Mapping[Provider, BatchCaps] | None = None,
 ) -> WindowPlan:
-    """Group ``requests`` by (tenant, endpoint, model) and cut each group by the caps (``max_inputs``: the
-    embedding inputs of a batch; a line with more than that goes alone in its batch, for upstream to judge)."""
-    if max_requests < 1 or max_bytes < 1 or max_inputs < 1:
+    """Group ``requests`` by (tenant, provider, endpoint, model) and cut each group by its provider's caps
+    (``max_requests`` and ``max_bytes`` for OpenAI, ``provider_caps`` for the others, Anthropic's own by
+    default; ``max_inputs``: the embedding inputs of a batch; a line with more than that goes alone in its
+    batch, for upstream to judge)."""
+    caps = {Provider.OPENAI: BatchCaps(max_requests, max_bytes), Provider.ANTHROPIC: ANTHROPIC_CAPS}
+    caps.update(provider_caps or {})
+    if any(c.max_requests < 1 or c.max_bytes < 1 for c in caps.values()) or max_inputs < 1:
         raise ValueError("caps must be positive")
-    groups: dict[tuple[str, str, str], list[PlannedLine]] = {}
+    groups: dict[tuple[str, Provider, str, str], list[PlannedLine]] = {}
     oversized: list[PlannedLine] = []
     for request in requests:
         line = PlannedLine(request=request, data=jsonl_line(request), inputs=_inputs(request))
-        if len(line.data) > max_bytes:
+        provider = request.endpoint.provider
+        if len(line.data) > caps[provider].max_bytes:
             oversized.append(line)
             continue
-        groups.setdefault((request.tenant, request.endpoint.value, request.model), []).append(line)
+        groups.setdefault((request.tenant, provider, request.endpoint.value, request.model), []).append(line)
     plans: list[BatchPlan] = []
     for group, lines in groups.items():
+        cap = caps[group[1]]
         chunk: list[PlannedLine] = []
         chunk_bytes = chunk_inputs = 0
         for line in lines:
             full = (
-                len(chunk) >= max_requests
-                or chunk_bytes + len(line.data) > max_bytes
+                len(chunk) >= cap.max_requests
+                or chunk_bytes + len(line.data) > cap.max_bytes
                 or chunk_inputs + line.inputs > max_inputs
             )
             if chunk and full:

@@ -7,12 +7,15 @@ with the lease), skips the look: every attempt is recorded before its first upst
 be upstream before it. The lease is checked before every upstream write. Transient faults (429, 5xx,
 timeouts, connection errors) are retried through tenacity with the shared backoff policy, honouring
 ``Retry-After``; before giving up, one last look catches a create that timed out but succeeded.
+
+Each batch goes to the upstream of its provider (``openai``: OpenAI or Azure OpenAI; ``anthropic``: Message
+Batches); a batch whose provider has no upstream configured is rejected at once (its callers get the error).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,6 +30,7 @@ from batchgpt.upstream import (
     retry,
 )
 from collator.metrics import CollatorMetrics
+from schemas.status import Provider
 
 __all__ = ["SubmitOutcome", "Submitter"]
 
@@ -56,8 +60,15 @@ def _transient(exc: BaseException) -> bool:
 class Submitter:
     """Find-or-create upstream batches under the collator's lease, with retries."""
 
-    def __init__(self, upstream: Upstream, *, metrics: CollatorMetrics, max_attempts: int, backoff: Backoff) -> None:
-        self._upstream = upstream
+    def __init__(
+        self,
+        upstreams: Upstream | Mapping[str, Upstream],
+        *,
+        metrics: CollatorMetrics,
+        max_attempts: int,
+        backoff: Backoff,
+    ) -> None:
+        self._upstreams = dict(upstreams) if isinstance(upstreams, Mapping) else {Provider.OPENAI.value: upstreams}
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._backoff = backoff
@@ -83,6 +94,7 @@ class Submitter:
         attempts_so_far: int = 0,
         keep_lease: Callable[[int], Awaitable[bool]],
         checkpoint: Callable[[str], None],
+        provider: str = Provider.OPENAI.value,
     ) -> SubmitOutcome:
         """Find or create the batch, retrying transient faults up to the attempt limit.
 
@@ -90,8 +102,12 @@ class Submitter:
 
         ``keep_lease(attempt)`` is asked before every upstream write; it records the attempt number and
         keeps our lease (False: another worker took the batch over, stop). ``checkpoint(point)`` is the
-        crash-test hook called after the upload and after the create.
+        crash-test hook called after the upload and after the create. ``provider`` picks the upstream.
         """
+        upstream = self._upstreams.get(provider)
+        if upstream is None:
+            refusal = UpstreamRejected(f"no upstream is configured for provider {provider!r}", operation="submit")
+            return SubmitOutcome(batch=None, error=refusal, attempts=attempts_so_far + 1)
         staged: StagedInput | None = None
         attempt = attempts_so_far
 
@@ -104,15 +120,15 @@ class Submitter:
             attempt += 1
             await guard()
             if attempt > 1:
-                found = await self._counted(self._upstream.find(batch_id, not_before=not_before))
+                found = await self._counted(upstream.find(batch_id, not_before=not_before))
                 if found is not None:
                     return SubmitOutcome(batch=found, error=None, attempts=attempt, adopted=True)
             if staged is None:
                 await guard()
-                staged = await self._counted(self._upstream.stage(batch_id, content))
+                staged = await self._counted(upstream.stage(batch_id, content))
                 checkpoint("after_upload")
             await guard()
-            created = await self._counted(self._upstream.create(staged, endpoint=endpoint, model=model))
+            created = await self._counted(upstream.create(staged, endpoint=endpoint, model=model))
             checkpoint("after_create")
             return SubmitOutcome(batch=created, error=None, attempts=attempt)
 
@@ -137,32 +153,32 @@ class Submitter:
                 return SubmitOutcome(batch=None, error=None, attempts=attempt)
             except UpstreamRejected as exc:
                 logger.warning("upstream rejected the batch", extra={"batch_id": batch_id, "error": str(exc)})
-                await self._discard(staged)
+                await self._discard(upstream, staged)
                 return SubmitOutcome(batch=None, error=exc, attempts=attempt)
             except UpstreamTransient as exc:
                 last = exc
-        outcome = await self._last_look(batch_id, not_before=not_before, attempts=attempt, error=last)
+        outcome = await self._last_look(upstream, batch_id, not_before=not_before, attempts=attempt, error=last)
         if outcome.batch is None:
-            await self._discard(staged)
+            await self._discard(upstream, staged)
         return outcome
 
-    async def _discard(self, staged: StagedInput | None) -> None:
+    async def _discard(self, upstream: Upstream, staged: StagedInput | None) -> None:
         """Delete the input file of a batch given up on (best effort: a provider holds only so many files)."""
         if staged is None or staged.input_file_id is None:
             return
         try:
-            await self._counted(self._upstream.delete_file(staged.input_file_id))
+            await self._counted(upstream.delete_file(staged.input_file_id))
         except UpstreamError as exc:
             logger.warning(
                 "could not delete the input file", extra={"file_id": staged.input_file_id, "error": str(exc)}
             )
 
     async def _last_look(
-        self, batch_id: str, *, not_before: float, attempts: int, error: UpstreamError | None
+        self, upstream: Upstream, batch_id: str, *, not_before: float, attempts: int, error: UpstreamError | None
     ) -> SubmitOutcome:
         """Before giving up, one more look: a create that timed out may have succeeded."""
         try:
-            found = await self._counted(self._upstream.find(batch_id, not_before=not_before))
+            found = await self._counted(upstream.find(batch_id, not_before=not_before))
         except UpstreamError:
             found = None
         if found is not None:

@@ -18,14 +18,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
-from batchgpt.upstream import Upstream, make_upstream
+from batchgpt.upstream import Upstream, make_upstream, make_upstreams
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
@@ -33,6 +33,7 @@ from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
 from resolver.wakeups import consume_wakeups
 from resolver.worker import run_worker
+from schemas.status import Provider
 
 __all__ = ["RunningResolver", "default_worker_id", "run", "running_resolver"]
 
@@ -60,18 +61,26 @@ async def run(
     stop: asyncio.Event,
     metrics: ResolverMetrics | None = None,
     upstream: Upstream | None = None,
+    upstreams: Mapping[str, Upstream] | None = None,
     owner: str | None = None,
 ) -> None:
-    """Run one resolver worker until ``stop`` is set (the topics and schema must exist)."""
+    """Run one resolver worker until ``stop`` is set (the topics and schema must exist).
+
+    ``upstreams`` maps a provider to its upstream (without it or ``upstream``: every provider the settings
+    configure); the ``openai`` one (else ``upstream``, else the one the settings make) serves every provider
+    without its own."""
     metrics = metrics or ResolverMetrics()
     owner = owner or settings.worker_id or default_worker_id()
     engine = make_engine(settings.database_url)
     producer = AsyncProducer(producer_config(settings))
     producer.start()
+    made = make_upstreams(settings) if upstreams is None and upstream is None else {}
+    by_provider: dict[str, Upstream | None] = {**made, **(upstreams or {})}
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        upstream=upstream or make_upstream(settings),
+        upstream=by_provider.pop(Provider.OPENAI.value, None) or upstream or make_upstream(settings),
+        upstreams={provider: other for provider, other in by_provider.items() if other is not None},
         publisher=Publisher(producer, settings.topics),
         metrics=metrics,
         owner=owner,
@@ -87,7 +96,8 @@ async def run(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(wakeups, timeout=10)
         await asyncio.to_thread(producer.stop, 10.0)
-        await ctx.upstream.close()
+        for provider_upstream in (ctx.upstream, *ctx.upstreams.values()):
+            await provider_upstream.close()
         engine.dispose()
         logger.info("resolver stopped", extra={"owner": owner})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -28,3 +29,9 @@ class WorkerContext:
     crash: CrashHook = field(default_factory=lambda: CrashHook(None))
     failures: dict[str, int] = field(default_factory=dict)
     """Consecutive upstream errors per batch (drives the backoff)."""
+    upstreams: Mapping[str, Upstream] = field(default_factory=dict)
+    """The upstreams of the other providers (``anthropic``), by provider; ``upstream`` is the OpenAI family's."""
+
+    def upstream_for(self, provider: str) -> Upstream:
+        """The upstream that runs a batch of ``provider`` (``openai``: :attr:`upstream`)."""
+        return self.upstreams.get(provider, self.upstream)

@@ -20,7 +20,7 @@ from batchgpt.store.records import BatchRow, MemberRow
 from resolver.context import WorkerContext
 from resolver.errors import ResultLineError
 from resolver.isolation import blame_lines
-from resolver.results import line_outcome, line_usage, parse_line
+from resolver.results import Outcome, in_provider_shape, line_outcome, line_usage, parse_line
 from resolver.verdicts import (
     Verdict,
     failed_batch_verdict,
@@ -68,7 +68,7 @@ async def _answer_failed(
             verdict = token_limit_verdict(
                 attempt=member.attempt, max_resubmits=settings.token_limit_max_resubmits, message=message
             )
-            await sink.add(member, verdict)
+            await sink.add(member, _shaped(batch, verdict))
         return None
     blame = blame_lines(batch.errors, line_count=batch.line_count)
     if blame.isolating:
@@ -81,7 +81,7 @@ async def _answer_failed(
         verdict = failed_batch_verdict(
             blame, line_no=member.line_no, attempt=member.attempt, max_resubmits=max_resubmits
         )
-        await sink.add(member, verdict)
+        await sink.add(member, _shaped(batch, verdict))
     return None
 
 
@@ -147,7 +147,7 @@ async def _answer_from_files(
     for file_id in (batch.output_file_id, batch.error_file_id):
         if not file_id:
             continue
-        async for raw in ctx.upstream.result_lines(file_id):
+        async for raw in ctx.upstream_for(batch.provider).result_lines(file_id):
             try:
                 line = parse_line(raw)
             except ResultLineError as exc:
@@ -159,9 +159,9 @@ async def _answer_from_files(
             if member is None:
                 continue
             seen.add(line.custom_id)
-            if line.unfinished and batch.status in _UNFINISHED_STATUSES:
+            if line.unfinished and (batch.status in _UNFINISHED_STATUSES or line.per_line_outcome):
                 verdict: Verdict = unfinished_verdict(
-                    status=batch.status,
+                    status=batch.status if batch.status in _UNFINISHED_STATUSES else line.unfinished_as,
                     attempt=member.attempt,
                     user_cancelled=batch.cancel_requested,
                     retry_unfinished=retry_limit,
@@ -171,7 +171,7 @@ async def _answer_from_files(
                 used_in, used_out = line_usage(line)
                 input_tokens += used_in
                 output_tokens += used_out
-            await sink.add(member, verdict)
+            await sink.add(member, _shaped(batch, verdict))
     for member in members:
         if member.request_id not in seen:
             verdict = missing_verdict(
@@ -180,5 +180,10 @@ async def _answer_from_files(
                 user_cancelled=batch.cancel_requested,
                 retry_unfinished=retry_limit,
             )
-            await sink.add(member, verdict)
+            await sink.add(member, _shaped(batch, verdict))
     return input_tokens, output_tokens
+
+
+def _shaped(batch: BatchRow, verdict: Verdict) -> Verdict:
+    """A failure in the batch's provider's error body (Anthropic's for an Anthropic batch)."""
+    return in_provider_shape(verdict, batch.provider) if isinstance(verdict, Outcome) else verdict

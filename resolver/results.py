@@ -26,6 +26,13 @@ member in neither file (completed batch)    502     ``missing_result``
 upstream batch unknown (three 404s)         502     ``batch_not_found``
 ==========================================  ======  ===========================================
 
+An Anthropic Message Batches result line (``{"custom_id", "result": {"type", …}}``) maps onto the same
+verdicts: ``succeeded`` is a 200 with the ``message``; ``errored`` carries Anthropic's error body, answered
+with the status its type means (``invalid_request_error`` 400 … ``overloaded_error`` 529); ``canceled`` and
+``expired`` never ran, like OpenAI's ``batch_cancelled`` / ``batch_expired`` lines (resubmitted, then 409 /
+504). Every failed outcome of an Anthropic batch is answered in Anthropic's error body
+(:func:`in_provider_shape`).
+
 ``errors.data[].line`` is **1-based** (the physical line number in the input file, as OpenAI and the
 simulator report it); ``batch_members.line_no`` is 0-based, so a member's line is ``line_no + 1``.
 """
@@ -33,11 +40,13 @@ simulator report it); ``batch_members.line_no`` is 0-based, so a member's line i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from resolver.errors import ResultLineError
-from schemas import ReplyStatus
+from schemas import BatchStatus, ReplyStatus
+from schemas.anthropic_errors import as_anthropic_error, is_anthropic_error, status_for_error_type
+from schemas.status import Provider
 
 __all__ = [
     "INPUT_ERROR_CODES",
@@ -46,6 +55,7 @@ __all__ = [
     "Outcome",
     "error_envelope",
     "error_outcome",
+    "in_provider_shape",
     "line_outcome",
     "line_usage",
     "parse_line",
@@ -108,11 +118,44 @@ class LineResult:
     error_message: str | None
     request_id: str | None = None
     """``response.request_id``: the provider's id of the request the line ran as."""
+    per_line_outcome: bool = False
+    """Whether the line says itself how it ended (Anthropic's ``result.type``), whatever the batch's status."""
 
     @property
     def unfinished(self) -> bool:
         """Whether the line never ran (expired or cancelled before it was processed)."""
         return self.status_code is None and self.error_code in UNFINISHED_CODES
+
+    @property
+    def unfinished_as(self) -> BatchStatus:
+        """How an unfinished line ended, as a batch status (cancelled or expired)."""
+        return BatchStatus.CANCELLED if self.error_code == "batch_cancelled" else BatchStatus.EXPIRED
+
+
+_UNFINISHED_RESULTS = {"canceled": "batch_cancelled", "expired": "batch_expired"}
+
+
+def _message_batch_line(custom_id: str, result: dict[str, Any]) -> LineResult:
+    """One Anthropic Message Batches result: succeeded, errored, canceled or expired."""
+    kind = result.get("type")
+    message = result.get("message")
+    if kind == "succeeded" and isinstance(message, dict):
+        return LineResult(custom_id, 200, message, None, None, per_line_outcome=True)
+    if kind == "errored":
+        error = result.get("error")
+        body = as_anthropic_error(500, error, default_message="The request failed upstream.")
+        request_id = body.get("request_id")
+        return LineResult(
+            custom_id,
+            status_for_error_type(body["error"].get("type")),
+            body,
+            None,
+            None,
+            request_id[:_MAX_REQUEST_ID] if isinstance(request_id, str) and request_id else None,
+            per_line_outcome=True,
+        )
+    code = _UNFINISHED_RESULTS.get(str(kind), "batch_failed")
+    return LineResult(custom_id, None, None, code, None, per_line_outcome=True)
 
 
 def parse_line(raw: str | bytes) -> LineResult | None:
@@ -129,6 +172,8 @@ def parse_line(raw: str | bytes) -> LineResult | None:
         raise ResultLineError(f"result line is not JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str):
         raise ResultLineError("result line has no custom_id")
+    if isinstance(data.get("result"), dict):
+        return _message_batch_line(data["custom_id"], data["result"])
     response = data.get("response")
     error = data.get("error")
     status_code = body = request_id = None
@@ -185,6 +230,14 @@ def line_outcome(line: LineResult) -> Outcome:
     code = line.error_code or "batch_failed"
     message = line.error_message or f"The request failed upstream ({code})."
     return error_outcome(message, code=code)
+
+
+def in_provider_shape(outcome: Outcome, provider: str) -> Outcome:
+    """``outcome`` as the batch's provider answers it: a failure of an Anthropic batch in Anthropic's error body
+    (its message and status kept), anything else unchanged."""
+    if provider != Provider.ANTHROPIC or outcome.ok or is_anthropic_error(outcome.body):
+        return outcome
+    return replace(outcome, body=as_anthropic_error(outcome.status_code, outcome.body))
 
 
 def line_usage(line: LineResult) -> tuple[int, int]:

@@ -62,13 +62,14 @@ def _event(batch: BatchRow, kind: BatchEventKind, *, error: str | None = None) -
 async def _cancel(ctx: WorkerContext, batch: BatchRow) -> UpstreamBatch:
     """Carry out a requested cancel: check the status first, cancel once, re-read on a 409."""
     assert batch.upstream_batch_id is not None
-    current = await ctx.upstream.retrieve(batch.upstream_batch_id)
+    upstream = ctx.upstream_for(batch.provider)
+    current = await upstream.retrieve(batch.upstream_batch_id)
     if current.status not in _CANCELLABLE:
         return current
     try:
-        cancelled = await ctx.upstream.cancel(batch.upstream_batch_id)
+        cancelled = await upstream.cancel(batch.upstream_batch_id)
     except UpstreamConflict:
-        return await ctx.upstream.retrieve(batch.upstream_batch_id)
+        return await upstream.retrieve(batch.upstream_batch_id)
     logger.info("batch cancel sent upstream", extra={"batch_id": batch.id, "status": cancelled.status.value})
     return cancelled
 
@@ -110,7 +111,7 @@ async def _delete_input(ctx: WorkerContext, batch: BatchRow) -> None:
     if batch.input_file_id is None:
         return
     try:
-        await ctx.upstream.delete_file(batch.input_file_id)
+        await ctx.upstream_for(batch.provider).delete_file(batch.input_file_id)
     except UpstreamError as exc:
         if exc.transient:
             raise
@@ -201,7 +202,7 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
             if batch.cancel_requested and batch.status in _CANCELLABLE:
                 seen = await _cancel(ctx, batch)
             else:
-                seen = await ctx.upstream.retrieve(upstream_id)
+                seen = await ctx.upstream_for(batch.provider).retrieve(upstream_id)
             ctx.metrics.polls.inc()
             batch = await _record(ctx, batch, seen)
         delay = poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)

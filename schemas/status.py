@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["BatchEventKind", "BatchStatus", "Endpoint", "ReplyStatus", "RequestState", "TERMINAL_BATCH_STATUSES"]
+__all__ = [
+    "TERMINAL_BATCH_STATUSES",
+    "BatchEventKind",
+    "BatchStatus",
+    "Endpoint",
+    "Provider",
+    "ReplyStatus",
+    "RequestState",
+]
+
+
+class Provider(StrEnum):
+    """Who runs a batch: the OpenAI family (OpenAI or Azure OpenAI) or Anthropic (Message Batches)."""
+
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
 
 
 class Endpoint(StrEnum):
@@ -15,6 +30,13 @@ class Endpoint(StrEnum):
     RESPONSES = "/v1/responses"
     COMPLETIONS = "/v1/completions"
     MODERATIONS = "/v1/moderations"
+    MESSAGES = "/v1/messages"
+    """Anthropic's Messages API, batched through Message Batches."""
+
+    @property
+    def provider(self) -> Provider:
+        """The provider whose batches run this endpoint."""
+        return Provider.ANTHROPIC if self is Endpoint.MESSAGES else Provider.OPENAI
 
     @property
     def model_required(self) -> bool:

@@ -1,8 +1,9 @@
 """``batch-gpt dev``: the whole stack on one machine under one command.
 
-Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator (OpenAI's dialect)
-when neither ``OPENAI_API_KEY`` nor Azure OpenAI's variables are set (and says so loudly), then the
-collator, the resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
+Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator when a provider's key
+is not set (and says so loudly): for the OpenAI routes when neither ``OPENAI_API_KEY`` nor Azure OpenAI's
+variables are set, for ``/v1/messages`` when ``ANTHROPIC_API_KEY`` is not set; then the collator, the
+resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
 stops everything.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from batchgpt.boot import stop_requested
 from batchgpt.devstack.processes import ManagedProcess, stop_all
-from batchgpt.devstack.stack import simulator_upstream_env
+from batchgpt.devstack.stack import simulator_anthropic_env, simulator_upstream_env
 
 __all__ = ["main"]
 
@@ -85,13 +86,19 @@ def main(argv: list[str]) -> int:
             broker.wait_for_log("ready on", timeout_s=180)
         else:
             _say(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
-        if env.get("AZURE_OPENAI_ENDPOINT") or env.get("AZURE_OPENAI_API_KEY"):
+        azure = bool(env.get("AZURE_OPENAI_ENDPOINT") or env.get("AZURE_OPENAI_API_KEY"))
+        openai_local = not azure and not env.get("OPENAI_API_KEY")
+        anthropic_local = not env.get("ANTHROPIC_API_KEY")
+        if azure:
             _say(f"using Azure OpenAI at {env.get('AZURE_OPENAI_ENDPOINT', '(AZURE_OPENAI_ENDPOINT not set)')}")
-        elif not env.get("OPENAI_API_KEY"):
+        if openai_local or anthropic_local:
             _say("")
             _say("!" * 78)
-            _say("!!  OPENAI_API_KEY is not set: using the LOCAL SIMULATOR instead of OpenAI.")
-            _say("!!  Answers are synthetic. Set OPENAI_API_KEY to use the real Batch API.")
+            if openai_local:
+                _say("!!  OPENAI_API_KEY is not set: using the LOCAL SIMULATOR instead of OpenAI.")
+            if anthropic_local:
+                _say("!!  ANTHROPIC_API_KEY is not set: /v1/messages uses the LOCAL SIMULATOR instead of Anthropic.")
+            _say("!!  Answers are synthetic. Set the provider's key to use its real Batch API.")
             _say("!" * 78)
             _say("")
             sim = ManagedProcess.cli(
@@ -113,7 +120,10 @@ def main(argv: list[str]) -> int:
             )
             procs.append(sim)
             _wait_http(f"http://127.0.0.1:{args.simulator_port}/_sim/health", sim, 60)
-            env.update(simulator_upstream_env(f"http://127.0.0.1:{args.simulator_port}"))
+            if openai_local:
+                env.update(simulator_upstream_env(f"http://127.0.0.1:{args.simulator_port}"))
+            if anthropic_local:
+                env.update(simulator_anthropic_env(f"http://127.0.0.1:{args.simulator_port}"))
             env.setdefault("BATCHGPT_POLL_INTERVAL_S", "1")
         missing = [s for s in _SERVICES if not _built(s)]
         for service in _SERVICES:
@@ -137,6 +147,12 @@ def main(argv: list[str]) -> int:
         _say("    r = client.chat.completions.create(")
         _say("        model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'Hi'}])")
         _say("    print(r.choices[0].message.content)\n")
+        _say("  Anthropic (Python):")
+        _say("    from anthropic import Anthropic")
+        _say(f"    client = Anthropic(base_url='{base[: -len('/v1')]}', api_key='any')")
+        _say("    m = client.messages.create(")
+        _say("        model='claude-sonnet-4-5', max_tokens=256, messages=[{'role': 'user', 'content': 'Hi'}])")
+        _say("    print(m.content[0].text)\n")
         _say("Ctrl-C stops everything.")
         while not stopping():
             dead = [p for p in procs if p.exited()]

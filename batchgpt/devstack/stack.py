@@ -94,6 +94,12 @@ def simulator_upstream_env(root_url: str, *, dialect: str = "openai") -> dict[st
     return {"OPENAI_API_KEY": "sk-simulator", "OPENAI_BASE_URL": f"{root_url}/v1"}
 
 
+def simulator_anthropic_env(root_url: str) -> dict[str, str]:
+    """The Anthropic variables that point the services at the simulator serving ``root_url`` (its Message
+    Batches API beside OpenAI's, in the same process)."""
+    return {"ANTHROPIC_API_KEY": "sk-ant-simulator", "ANTHROPIC_BASE_URL": root_url}
+
+
 @contextlib.contextmanager
 def running_stack(
     *,
@@ -106,7 +112,8 @@ def running_stack(
     simulator_flags: dict[str, object] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Start the simulator and the three services; stop them all at the end.
+    """Start the simulator and the three services; stop them all at the end. The simulator serves Anthropic's
+    Message Batches too, so ``/v1/messages`` works on every stack.
 
     ``simulator_flags={"dialect": "azure"}`` runs the simulator in Azure's dialect and points the services at it
     through ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` instead of OpenAI's variables.
@@ -123,9 +130,12 @@ def running_stack(
     simulator = start_simulator_process(log_path=state / "simulator.log", **flags)
     ingress_port = free_port()
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "AZURE_OPENAI_", "COLLATE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BATCHGPT_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_", "COLLATE_"))
     }
     env.update(simulator_upstream_env(simulator.root_url, dialect=str(flags.get("dialect", "openai"))))
+    env.update(simulator_anthropic_env(simulator.root_url))
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,

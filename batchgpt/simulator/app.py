@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batchgpt.simulator import routes_admin, routes_batches, routes_files, routes_models, routes_sync
+from batchgpt.simulator import (
+    routes_admin,
+    routes_batches,
+    routes_files,
+    routes_messages,
+    routes_models,
+    routes_sync,
+)
+from batchgpt.simulator.anthropic_errors import is_anthropic_path
 from batchgpt.simulator.azure import API_PREFIX, is_azure
 from batchgpt.simulator.clock import Clock
 from batchgpt.simulator.error_handlers import install_error_handlers
@@ -17,7 +25,7 @@ __all__ = ["create_app"]
 
 
 class _RequestIds:
-    """ASGI middleware giving every response an ``x-request-id`` header."""
+    """ASGI middleware giving every response an ``x-request-id`` header (Anthropic routes: ``request-id`` too)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -27,11 +35,12 @@ class _RequestIds:
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()
+        names = [b"x-request-id", b"request-id"] if is_anthropic_path(scope["path"]) else [b"x-request-id"]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend((name, request_id.encode()) for name in names)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -42,7 +51,8 @@ def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> Fa
     """Build the simulator app; state lives in ``app.state.simulation`` (loaded from ``state_dir`` if set)."""
     app = FastAPI(
         title="batch-gpt simulator",
-        description="A local stand-in for OpenAI's Files + Batches API and its batchable endpoints.",
+        description="A local stand-in for OpenAI's Files + Batches API, its batchable endpoints, and Anthropic's "
+        "Messages and Message Batches API.",
         docs_url="/_sim/docs",
         redoc_url=None,
         openapi_url="/_sim/openapi.json",
@@ -52,5 +62,6 @@ def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> Fa
     api_prefix = API_PREFIX if is_azure(settings) else ""  # Azure: the same API under /openai/v1
     for module in (routes_files, routes_batches, routes_sync, routes_models, routes_admin):
         app.include_router(module.router, prefix="" if module is routes_admin else api_prefix)
+    app.include_router(routes_messages.router)  # Anthropic's API, beside OpenAI's (or Azure's) in every dialect
     app.add_middleware(_RequestIds)
     return app

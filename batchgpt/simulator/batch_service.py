@@ -18,7 +18,15 @@ from batchgpt.simulator.records import BatchRecord, LineOutcome, LineRecord
 from batchgpt.simulator.simulation import Simulation
 from batchgpt.simulator.validation import ValidationResult, validate_batch_input
 
-__all__ = ["cancel_batch", "create_batch", "drain_cancel", "force_expire", "get_batch", "list_batches"]
+__all__ = [
+    "cancel_batch",
+    "create_batch",
+    "drain_cancel",
+    "force_expire",
+    "get_batch",
+    "list_batches",
+    "plan_schedule",
+]
 
 
 def _check_request(body: object) -> tuple[str, str, dict[str, str] | None, int | None]:
@@ -151,6 +159,39 @@ def _line_outcome(endpoint: str, body: dict[str, object]) -> LineOutcome:
     return LineOutcome(status=status, input_tokens=input_tokens, output_tokens=output_tokens)
 
 
+def plan_schedule(
+    sim: Simulation,
+    endpoint: str,
+    lines: list[LineRecord],
+    *,
+    now: float,
+    fails_validation: bool,
+    fault: BatchFault | None,
+    deadline: float,
+) -> Schedule:
+    """A new batch's whole future: its lines' finishing times (``[sim:slow]`` ones late) and an armed
+    ``expire``/``cancel`` fault placed at its ``fraction`` of the processing time."""
+    settings = sim.settings
+    validated_at = now + settings.validating_seconds
+    slow = [i for i, line in enumerate(lines) if markers_of(endpoint, line.body).slow]
+    schedule = Schedule(
+        created_at=now,
+        validated_at=validated_at,
+        fails_validation=fails_validation,
+        offsets=line_offsets(len(lines), slow, settings.in_progress_seconds, settings.slow_line_seconds),
+        finalizing_seconds=settings.finalizing_seconds,
+        cancelling_seconds=settings.cancelling_seconds,
+        deadline=deadline,
+    )
+    if fault is not None and fault.outcome in ("expire", "cancel") and not fails_validation:
+        at = validated_at + fault.fraction * (schedule.run_end - validated_at)
+        if fault.outcome == "expire":
+            schedule.deadline = min(schedule.deadline, at)
+        else:
+            schedule.cancel_requested_at = at
+    return schedule
+
+
 def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
     """Create a batch (``validating``); its future is scheduled now and revealed by the clock."""
     input_file_id, endpoint, metadata, ttl = _check_request(body)
@@ -175,22 +216,15 @@ def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
     )
     if errors:
         lines, outcomes = [], []
-    slow = [i for i, line in enumerate(lines) if markers_of(endpoint, line.body).slow]
-    schedule = Schedule(
-        created_at=now,
-        validated_at=validated_at,
+    schedule = plan_schedule(
+        sim,
+        endpoint,
+        lines,
+        now=now,
         fails_validation=bool(errors),
-        offsets=line_offsets(len(lines), slow, settings.in_progress_seconds, settings.slow_line_seconds),
-        finalizing_seconds=settings.finalizing_seconds,
-        cancelling_seconds=settings.cancelling_seconds,
+        fault=fault,
         deadline=batch_deadline(settings, now),
     )
-    if fault is not None and fault.outcome in ("expire", "cancel") and not errors:
-        at = validated_at + fault.fraction * (schedule.run_end - validated_at)
-        if fault.outcome == "expire":
-            schedule.deadline = min(schedule.deadline, at)
-        else:
-            schedule.cancel_requested_at = at
     record = BatchRecord(
         id=new_batch_id(),
         endpoint=endpoint,
@@ -216,9 +250,9 @@ def create_batch(*, sim: Simulation, body: object) -> dict[str, object]:
     return batch_object(record, refresh(sim, record))
 
 
-def _record(sim: Simulation, batch_id: str) -> BatchRecord:
+def _record(sim: Simulation, batch_id: str, *, any_api: bool = False) -> BatchRecord:
     record = sim.store.batches.get(batch_id)
-    if record is None:
+    if record is None or (record.api != "openai" and not any_api):
         raise batch_not_found(batch_id)
     return record
 
@@ -242,8 +276,8 @@ def cancel_batch(*, sim: Simulation, batch_id: str) -> dict[str, object]:
 
 
 def force_expire(*, sim: Simulation, batch_id: str) -> dict[str, object]:
-    """Admin: expire a validating/in_progress batch now, keeping the lines done so far."""
-    record = _record(sim, batch_id)
+    """Admin: expire a validating/in_progress batch (OpenAI or Anthropic) now, keeping the lines done so far."""
+    record = _record(sim, batch_id, any_api=True)
     snapshot = refresh(sim, record)
     if snapshot.status not in ("validating", "in_progress"):
         raise SimError(409, f"Cannot expire a batch with status '{snapshot.status}'.")
@@ -256,8 +290,8 @@ def force_expire(*, sim: Simulation, batch_id: str) -> dict[str, object]:
 
 
 def drain_cancel(*, sim: Simulation, batch_id: str) -> dict[str, object]:
-    """Admin: end a ``cancelling`` batch now (it becomes ``cancelled``)."""
-    record = _record(sim, batch_id)
+    """Admin: end a ``cancelling`` batch (OpenAI or Anthropic) now (it becomes ``cancelled``)."""
+    record = _record(sim, batch_id, any_api=True)
     snapshot = refresh(sim, record)
     if snapshot.status != "cancelling":
         raise SimError(409, f"Cannot finish cancelling a batch with status '{snapshot.status}'.")
@@ -268,7 +302,7 @@ def drain_cancel(*, sim: Simulation, batch_id: str) -> dict[str, object]:
 
 def list_batches(*, sim: Simulation, after: str | None, limit: int) -> dict[str, object]:
     """A cursor page of batches, newest first."""
-    records = sorted(sim.store.batches.values(), key=lambda b: b.seq, reverse=True)
+    records = sorted((b for b in sim.store.batches.values() if b.api == "openai"), key=lambda b: b.seq, reverse=True)
     return cursor_page(
         records,
         after=after,

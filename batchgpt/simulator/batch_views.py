@@ -21,7 +21,7 @@ def _terminal_time(snapshot: Snapshot) -> float:
 
 
 def _write_results(sim: Simulation, record: BatchRecord, snapshot: Snapshot) -> None:
-    if snapshot.status != "failed":
+    if snapshot.status != "failed" and record.api == "openai":  # a Message Batch serves its results itself
         lines = result_lines(record, snapshot)
         created_at = int(_terminal_time(snapshot))
         ttl = record.output_expires_after_seconds or BATCH_FILE_TTL_SECONDS

@@ -7,6 +7,7 @@ __all__ = [
     "CHAT_ENDPOINT",
     "COMPLETIONS_ENDPOINT",
     "EMBEDDINGS_ENDPOINT",
+    "MESSAGES_ENDPOINT",
     "MODERATIONS_ENDPOINT",
     "RESPONSES_ENDPOINT",
     "SIMULATED_ENDPOINTS",
@@ -17,6 +18,8 @@ CHAT_ENDPOINT = "/v1/chat/completions"
 EMBEDDINGS_ENDPOINT = "/v1/embeddings"
 COMPLETIONS_ENDPOINT = "/v1/completions"
 MODERATIONS_ENDPOINT = "/v1/moderations"
+MESSAGES_ENDPOINT = "/v1/messages"
+"""Anthropic's Messages API: answered synchronously and in Message Batches (not an OpenAI batch endpoint)."""
 
 SIMULATED_ENDPOINTS: tuple[str, ...] = (
     RESPONSES_ENDPOINT,

@@ -1,4 +1,5 @@
-"""Exception handlers rendering every error the app can raise (ours and FastAPI's) in OpenAI's envelope."""
+"""Exception handlers rendering every error the app can raise (ours and FastAPI's) in OpenAI's envelope, or in
+Anthropic's on the Anthropic routes (``/v1/messages…``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from batchgpt.simulator.anthropic_errors import in_anthropics_words, is_anthropic_path
 from batchgpt.simulator.errors import SimError, invalid_request
 
 __all__ = ["install_error_handlers"]
 
 
 def _response(request: Request, error: SimError) -> JSONResponse:
+    if is_anthropic_path(request.url.path):
+        error = in_anthropics_words(error)
     return JSONResponse(error.body(), status_code=error.status, headers=dict(error.headers))
 
 

@@ -46,6 +46,12 @@ ROUTES: tuple[str, ...] = (  # the route names also used by the stats
     "moderations",
     "models.list",
     "models.retrieve",
+    "messages",
+    "messages.batches.create",
+    "messages.batches.retrieve",
+    "messages.batches.list",
+    "messages.batches.cancel",
+    "messages.batches.results",
 )
 
 

@@ -12,6 +12,8 @@ __all__ = [
     "new_batch_id",
     "new_chat_completion_id",
     "new_file_id",
+    "new_message_batch_id",
+    "new_message_id",
     "new_request_id",
 ]
 
@@ -55,3 +57,13 @@ def new_request_id() -> str:
 def new_chat_completion_id() -> str:
     """``chatcmpl-`` + 29 base62 characters."""
     return "chatcmpl-" + _random_base62(29)
+
+
+def new_message_batch_id() -> str:
+    """``msgbatch_`` + 24 base62 characters, as Anthropic names Message Batches."""
+    return "msgbatch_" + _random_base62(24)
+
+
+def new_message_id() -> str:
+    """``msg_`` + 24 base62 characters, as Anthropic names Messages."""
+    return "msg_" + _random_base62(24)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from batchgpt.simulator.lifecycle import Schedule
@@ -61,6 +63,9 @@ class BatchRecord(BaseModel):
     id: str
     endpoint: str
     input_file_id: str
+    api: Literal["openai", "anthropic"] = "openai"
+    """Which API created it: an OpenAI Batch (input file, result files) or an Anthropic Message Batch (inline
+    requests, results served per batch); each API sees only its own batches."""
     completion_window: str = "24h"
     window_seconds: float = 86400.0
     """The real length of the completion window this batch got (``expires_at - created_at``)."""

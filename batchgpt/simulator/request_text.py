@@ -1,6 +1,6 @@
 """The text a request is about, per endpoint: what answers are derived from and markers are read from.
 
-* chat: the last ``user`` message (text parts of a content list);
+* chat and Anthropic messages: the last ``user`` message (text parts of a content list);
 * responses: ``input`` as a string, or the last user message among the input items;
 * completions: each ``prompt`` (token arrays rendered as their JSON);
 * embeddings and moderations: each ``input`` (a multimodal moderation list is one input: its texts).
@@ -14,6 +14,7 @@ from batchgpt.simulator.endpoints import (
     CHAT_ENDPOINT,
     COMPLETIONS_ENDPOINT,
     EMBEDDINGS_ENDPOINT,
+    MESSAGES_ENDPOINT,
     MODERATIONS_ENDPOINT,
     RESPONSES_ENDPOINT,
 )
@@ -98,7 +99,7 @@ def moderation_inputs(body: dict[str, object]) -> list[str]:
 
 def request_text(endpoint: str, body: dict[str, object]) -> str:
     """The text of a request to ``endpoint`` (several inputs joined by newlines)."""
-    if endpoint == CHAT_ENDPOINT:
+    if endpoint in (CHAT_ENDPOINT, MESSAGES_ENDPOINT):
         return last_user_text(body)
     if endpoint == RESPONSES_ENDPOINT:
         return response_input_text(body)

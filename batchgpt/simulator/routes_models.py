@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from batchgpt.simulator.deps import SimDep, guard
-from batchgpt.simulator.model_catalog import model_list, model_object, unknown_model
+from batchgpt.simulator.model_catalog import anthropic_model_list, model_list, model_object, unknown_model
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("", dependencies=[guard("models.list")])
-async def list_models(sim: SimDep) -> dict[str, object]:
-    """The known models (``known_models``)."""
+@router.get("", dependencies=[guard("models.list", "either")])
+async def list_models(request: Request, sim: SimDep) -> dict[str, object]:
+    """The known models (``known_models``); to an Anthropic client (``anthropic-version``), ``anthropic_models``."""
+    if "anthropic-version" in request.headers:
+        return anthropic_model_list(sim.settings.anthropic_models)
     return model_list(sim.settings.known_models)
 
 

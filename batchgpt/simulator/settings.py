@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from batchgpt.simulator.faults import FaultSpec
 
-__all__ = ["DEFAULT_MODELS", "LIVE_FIELDS", "SimulatorSettings"]
+__all__ = ["DEFAULT_ANTHROPIC_MODELS", "DEFAULT_MODELS", "LIVE_FIELDS", "SimulatorSettings"]
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4o-mini",
@@ -32,6 +32,14 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "omni-moderation-2024-09-26",
     "text-moderation-latest",
     "text-moderation-stable",
+)
+
+DEFAULT_ANTHROPIC_MODELS: tuple[str, ...] = (
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-opus-4-5",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
 )
 
 # Fields that ``POST /_sim/config`` may change while the simulator runs. Batches keep the
@@ -59,6 +67,9 @@ LIVE_FIELDS: frozenset[str] = frozenset(
         "expired_count_as_failed",
         "upload_check_first_line",
         "file_quota",
+        "anthropic_models",
+        "message_batch_max_requests",
+        "message_batch_max_bytes",
     }
 )
 
@@ -105,6 +116,12 @@ class SimulatorSettings(BaseModel):
     """Most embedding inputs one ``/v1/embeddings`` batch may hold in total (``too_many_tasks`` above it)."""
     known_models: tuple[str, ...] = DEFAULT_MODELS
     """Models the Batch API and the synchronous endpoints accept (comma-separated in env/flags)."""
+    anthropic_models: tuple[str, ...] = DEFAULT_ANTHROPIC_MODELS
+    """Models the Anthropic routes (``/v1/messages``, Message Batches) accept (comma-separated in env/flags)."""
+    message_batch_max_requests: int = Field(default=100_000, ge=1)
+    """Most requests one Message Batch may hold (a 400 above it)."""
+    message_batch_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    """Largest Message Batch create body accepted (a 413 above it)."""
     accept_any_model: bool = False
     """Accept every model name, known or not."""
     enqueued_token_limit: int | None = Field(default=None, ge=1)
@@ -138,7 +155,7 @@ class SimulatorSettings(BaseModel):
     faults: tuple[FaultSpec, ...] = ()
     """Faults armed at start (a JSON list in env/flags); see ``simulator.faults``."""
 
-    @field_validator("known_models", "api_keys", mode="before")
+    @field_validator("known_models", "anthropic_models", "api_keys", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):

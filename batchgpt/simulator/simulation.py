@@ -33,13 +33,16 @@ class Simulation:
         """Whether ``model`` is accepted (known, or any model when configured so)."""
         return self.settings.accept_any_model or model in self.settings.known_models
 
+    def anthropic_model_known(self, model: str) -> bool:
+        """Whether the Anthropic routes accept ``model`` (known, or any model when configured so)."""
+        return self.settings.accept_any_model or model in self.settings.anthropic_models
+
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Change live settings (``LIVE_FIELDS`` only) and return them; a 400 ``SimError`` on bad input."""
         unknown = sorted(set(changes) - LIVE_FIELDS)
         if unknown:
             raise invalid_request(
-                f"Not adjustable while running: {', '.join(unknown)}. "
-                f"Adjustable: {', '.join(sorted(LIVE_FIELDS))}.",
+                f"Not adjustable while running: {', '.join(unknown)}. Adjustable: {', '.join(sorted(LIVE_FIELDS))}.",
                 param=unknown[0],
                 code="invalid_value",
             )

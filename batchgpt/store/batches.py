@@ -29,7 +29,7 @@ from batchgpt.store.requests import move_batch_in_progress, record_states
 from batchgpt.store.tables import batch_members, batches
 from schemas.codec import decode
 from schemas.messages import RequestMessage
-from schemas.status import BatchStatus, RequestState
+from schemas.status import BatchStatus, Endpoint, Provider, RequestState
 from schemas.transitions import batch_sources, may_move_batch
 
 __all__ = [
@@ -71,6 +71,7 @@ def reserve(engine: Engine, plans: Sequence[BatchToReserve], *, owner: str, now:
                         "id": plan.batch_id,
                         "tenant": plan.tenant,
                         "endpoint": plan.endpoint,
+                        "provider": Endpoint(plan.endpoint).provider.value,
                         "model": plan.model,
                         "status": BatchStatus.PENDING.value,
                         "line_count": len(plan.members),
@@ -214,6 +215,7 @@ def _batch_row(row: Any) -> BatchRow:
         input_tokens=row.input_tokens or 0,
         output_tokens=row.output_tokens or 0,
         input_file_id=row.input_file_id or None,
+        provider=row.provider or Provider.OPENAI.value,
     )
 
 

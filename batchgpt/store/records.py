@@ -100,6 +100,8 @@ class BatchRow:
     output_tokens: int
     input_file_id: str | None = None
     """The uploaded input file, deleted upstream once the batch is resolved."""
+    provider: str = "openai"
+    """Who runs the batch (``schemas.Provider``): ``openai`` or ``anthropic``."""
 
 
 @dataclass(frozen=True)

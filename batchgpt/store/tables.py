@@ -2,6 +2,8 @@
 
 * ``batches``: one row per batch we create upstream, keyed by our deterministic batch id; a batch
   holds one tenant's requests for one (endpoint, model), so callers never share a batch.
+  ``provider`` (migration 0003) is who runs it: ``openai`` (OpenAI or Azure OpenAI) or ``anthropic``,
+  derived from its endpoint.
 * ``batch_members``: which request (at which attempt) is which line of which batch;
   ``UNIQUE(request_id, attempt)`` is what makes a second upstream line for a request impossible.
 * ``requests``: each accepted request's state as the HTTP API reports it, with its dedupe keys.
@@ -71,6 +73,7 @@ batches = Table(
     Column("next_poll_at", Float, nullable=True),
     Column("lease_owner", String(128), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
+    Column("provider", String(32), nullable=False, server_default="openai"),
     Index("ix_batches_open", "resolved_at", "next_poll_at"),
     Index("ix_batches_tenant_created", "tenant", "created_at"),
 )

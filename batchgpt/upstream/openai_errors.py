@@ -1,36 +1,34 @@
-"""Translating the openai SDK's exceptions (and the transport's) into the upstream error tree."""
+"""Translating the openai SDK's exceptions (and the transport's) into the upstream error tree
+(:mod:`~batchgpt.upstream.sdk_errors`; the code is the envelope's ``code``)."""
 
 from __future__ import annotations
 
-import httpx
+from typing import Any
+
 import openai
 
-from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRejected, UpstreamTransient
-from batchgpt.upstream.retry_after import parse_retry_after
+from batchgpt.upstream.errors import UpstreamError
+from batchgpt.upstream.sdk_errors import SdkErrors, translate_sdk
 
 __all__ = ["TRANSLATED", "translate"]
 
-TRANSLATED: tuple[type[Exception], ...] = (openai.APIError, httpx.HTTPError, OSError, ValueError)
+
+def _code(body: dict[str, Any] | None) -> str | None:
+    code = body.get("code") if body is not None else None
+    return code if isinstance(code, str) else None
+
+
+_OPENAI = SdkErrors(
+    status=openai.APIStatusError,
+    timeout=openai.APITimeoutError,
+    connection=openai.APIConnectionError,
+    base=openai.APIError,
+    code_of=_code,
+)
+
+TRANSLATED: tuple[type[Exception], ...] = _OPENAI.translated
 """What :func:`translate` maps (anything else is a bug and propagates as is). The SDK raises ``ValueError``
 before sending a call it refuses (an empty id); ``httpx``/``OSError`` can surface while a body streams."""
-
-_RETRIED_STATUSES = frozenset({408, 429})
-
-
-def _status_error(exc: openai.APIStatusError, operation: str, resource: str | None) -> UpstreamError:
-    status = exc.status_code
-    body = exc.body if isinstance(exc.body, dict) else None
-    code = body.get("code") if body is not None and isinstance(body.get("code"), str) else None
-    kind: type[UpstreamError]
-    if status in _RETRIED_STATUSES or status >= 500:
-        kind, message = UpstreamTransient, f"{operation}: HTTP {status}"
-    else:
-        kind = UpstreamConflict if status == 409 else UpstreamRejected
-        message = f"{operation}: HTTP {status}: {exc.message}"
-    return kind(
-        message, operation=operation, status=status, code=code, body=body, resource=resource,
-        retry_after_s=parse_retry_after(exc.response.headers),
-    )
 
 
 def translate(exc: Exception, operation: str, resource: str | None = None) -> UpstreamError:
@@ -39,14 +37,4 @@ def translate(exc: Exception, operation: str, resource: str | None = None) -> Up
     408, 429, 5xx, timeouts, connection and transport errors are transient; a 409 is a conflict; any
     other 4xx, or a call the SDK refused to send, is rejected. Anything not in :data:`TRANSLATED` is re-raised.
     """
-    if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, operation, resource)
-    if isinstance(exc, openai.APITimeoutError):
-        return UpstreamTransient(f"{operation}: timed out", operation=operation, resource=resource)
-    if isinstance(exc, openai.APIConnectionError | httpx.HTTPError | OSError):
-        return UpstreamTransient(f"{operation}: connection error", operation=operation, resource=resource)
-    if isinstance(exc, openai.APIError):  # e.g. a response that does not parse: the next one may
-        return UpstreamTransient(f"{operation}: {exc.message}", operation=operation, resource=resource)
-    if isinstance(exc, ValueError):
-        return UpstreamRejected(f"{operation}: {exc}", operation=operation, resource=resource)
-    raise exc
+    return translate_sdk(_OPENAI, exc, operation, resource)

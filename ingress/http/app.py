@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ingress.http.anthropic_dialect import AnthropicDialect
 from ingress.http.edge import EdgeMiddleware
 from ingress.http.error_rendering import ErrorRenderer
 from ingress.http.fast_path import FastPath
@@ -68,6 +69,7 @@ def create_app(settings: IngressSettings) -> FastAPI:
     errors.install(app)
     app.add_middleware(FastPath, post=post, fetch=fetch, answers=answers)  # inside the edge (last added: outermost)
     app.add_middleware(EdgeMiddleware, on_error=errors.render)
+    app.add_middleware(AnthropicDialect)  # outermost: /v1/messages's key header and error body
     app.include_router(completions_router(post, fetch, answers))
     app.include_router(batches_router(service.engine, service.keys))
     app.include_router(models_router(service.models, service.keys))

@@ -4,8 +4,9 @@ Mapping from our row: ``pending`` (not yet created upstream) shows as ``validati
 cancel was requested and which is not terminal shows as ``cancelling``; ``terminal_at`` fills the
 ``*_at`` key of the terminal status; ``finalizing_at`` is when the batch was seen ``finalizing`` (a
 completed batch always was, though a poll may not have seen it: then its completion time);
-``expires_at`` is 24 h after creation (the only completion window). ``metadata`` carries the upstream
-batch id and, when the tokens are known, the estimated synchronous cost and saving (``batchgpt.pricing``).
+``expires_at`` is 24 h after creation (the only completion window). ``metadata`` carries the provider
+that runs the batch (``openai`` or ``anthropic``: an Anthropic Message Batch is shown in the same shape), the
+upstream batch id and, when the tokens are known, the estimated synchronous cost and saving (``batchgpt.pricing``).
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ def render_batch(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _metadata(row: Mapping[str, Any]) -> dict[str, str] | None:
-    """Strings, as OpenAI's metadata: the upstream batch id and the estimated saving when tokens are known."""
-    metadata: dict[str, str] = {}
+    """Strings, as OpenAI's metadata: the provider, the upstream batch id and the estimated saving when tokens
+    are known."""
+    metadata: dict[str, str] = {"provider": str(row.get("provider") or "openai")}
     if row.get("upstream_batch_id"):
         metadata["upstream_batch_id"] = str(row["upstream_batch_id"])
     if row.get("total_tokens"):
@@ -127,7 +129,7 @@ def _metadata(row: Mapping[str, Any]) -> dict[str, str] | None:
         if saving is not None:
             metadata["estimated_synchronous_usd"] = f"{saving.synchronous_usd:.6f}"
             metadata["estimated_saving_usd"] = f"{saving.saving_usd:.6f}"
-    return metadata or None
+    return metadata
 
 
 def render_page(rows: list[Mapping[str, Any]], has_more: bool) -> dict[str, Any]:

@@ -7,21 +7,26 @@ table, so an endpoint is declared once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingress.http import streaming
 from ingress.http.openapi_bodies import (
+    ANTHROPIC_ERROR_RESPONSES,
     CHAT_REQUEST,
     COMPLETIONS_REQUEST,
     EMBEDDINGS_REQUEST,
+    ERROR_RESPONSES,
+    MESSAGES_REQUEST,
     MODERATIONS_REQUEST,
     RESPONSES_REQUEST,
+    RESULT_ERROR,
 )
 from ingress.http.validation import (
     validate_chat,
     validate_completions,
     validate_embeddings,
+    validate_messages,
     validate_moderations,
     validate_responses,
 )
@@ -33,6 +38,7 @@ __all__ = [
     "COMPLETIONS",
     "EMBEDDINGS",
     "ENDPOINTS",
+    "MESSAGES",
     "MODERATIONS",
     "RESPONSES",
     "EndpointSpec",
@@ -40,10 +46,13 @@ __all__ = [
     "fetched_id",
 ]
 
+_OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, **RESULT_ERROR}
+
 
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
-    """One OpenAI-compatible endpoint: ``POST {path}`` creates, ``GET {path}/{request_id}`` fetches."""
+    """One endpoint (OpenAI's, or Anthropic's messages): ``POST {path}`` creates, ``GET {path}/{request_id}``
+    fetches; ``error_responses`` are its error answers in the OpenAPI document (in its provider's error body)."""
 
     endpoint: Endpoint
     name: str  # route names: create_{name}, get_{name}
@@ -52,6 +61,7 @@ class EndpointSpec:
     fetch_summary: str
     ok_description: str
     request_body: dict[str, Any]  # OpenAPI ``requestBody``
+    error_responses: dict[int | str, dict[str, Any]] = field(default_factory=lambda: _OPENAI_ERRORS)
 
     @property
     def path(self) -> str:
@@ -115,7 +125,18 @@ MODERATIONS = EndpointSpec(
     request_body=MODERATIONS_REQUEST,
 )
 
-ENDPOINTS: tuple[EndpointSpec, ...] = (CHAT, EMBEDDINGS, RESPONSES, COMPLETIONS, MODERATIONS)
+MESSAGES = EndpointSpec(
+    endpoint=Endpoint.MESSAGES,
+    name="message",
+    validate=validate_messages,
+    summary="Create a message (Anthropic's Messages API, answered at Message Batches prices)",
+    fetch_summary="Fetch an Anthropic messages request's result by id",
+    ok_description="The Message, or `text/event-stream` Messages events when `stream` is true.",
+    request_body=MESSAGES_REQUEST,
+    error_responses=ANTHROPIC_ERROR_RESPONSES,
+)
+
+ENDPOINTS: tuple[EndpointSpec, ...] = (CHAT, EMBEDDINGS, RESPONSES, COMPLETIONS, MODERATIONS, MESSAGES)
 BY_PATH: dict[str, EndpointSpec] = {spec.path: spec for spec in ENDPOINTS}
 
 

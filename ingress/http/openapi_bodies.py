@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ANTHROPIC_ERROR_RESPONSES",
     "CHAT_REQUEST",
     "TEXT_RESPONSE",
     "COMPLETIONS_REQUEST",
     "EMBEDDINGS_REQUEST",
     "ERROR_RESPONSES",
+    "MESSAGES_REQUEST",
     "MODERATIONS_REQUEST",
     "RESPONSES_REQUEST",
     "RESULT_ERROR",
@@ -117,6 +119,21 @@ MODERATIONS_REQUEST = _body(
     "moderation model answers (batch-gpt fills nothing in).",
 )
 
+MESSAGES_REQUEST = _body(
+    {
+        "type": "object",
+        "required": ["model", "max_tokens", "messages"],
+        "additionalProperties": True,
+        "properties": {
+            "model": _MODEL,
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "messages": {"type": "array", "minItems": 1, "items": _MESSAGE},
+            "stream": _STREAM_FIELDS["stream"],
+        },
+    },
+    "Anthropic's Messages API request, passed to Message Batches unchanged (stream aside).",
+)
+
 _PENDING_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -169,6 +186,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "the SDK's retry re-attaches to the request at no cost.",
     }.items()
 }
+
+_ANTHROPIC_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "error"},
+        "error": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["type", "message"],
+        },
+    },
+    "required": ["type", "error"],
+}
+
+ANTHROPIC_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {**answer, "content": {"application/json": {"schema": _ANTHROPIC_ERROR_SCHEMA}}}
+    for status, answer in ERROR_RESPONSES.items()
+} | {
+    "default": {
+        "description": "The request failed upstream: Anthropic's error body, with the status its type means.",
+        "content": {"application/json": {"schema": _ANTHROPIC_ERROR_SCHEMA}},
+    }
+}
+"""The error answers of ``/v1/messages``: the same cases, in Anthropic's error body."""
 
 RESULT_ERROR: dict[int | str, dict[str, Any]] = {
     "default": {

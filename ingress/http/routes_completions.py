@@ -14,13 +14,11 @@ from fastapi.responses import Response
 from ingress.http.deps import BEARER
 from ingress.http.endpoints import ENDPOINTS, EndpointSpec
 from ingress.http.fetching import FetchHandler
-from ingress.http.openapi_bodies import ERROR_RESPONSES, RESULT_ERROR, ok_response, pending_response
+from ingress.http.openapi_bodies import ok_response, pending_response
 from ingress.http.posting import PostHandler
 from ingress.http.rendering import AnswerRenderer
 
 __all__ = ["completions_router"]
-
-_ERRORS = {**ERROR_RESPONSES, **RESULT_ERROR}
 
 
 def completions_router(post: PostHandler, fetch: FetchHandler, answers: AnswerRenderer) -> APIRouter:
@@ -38,7 +36,7 @@ def completions_router(post: PostHandler, fetch: FetchHandler, answers: AnswerRe
             summary=spec.summary,
             description="Hold the call until the batch answers it (or `Prefer: wait=N` / `respond-async`).",
             openapi_extra=spec.request_body,
-            responses={**ok, **pending_response(fetch_id), **_ERRORS},
+            responses={**ok, **pending_response(fetch_id), **spec.error_responses},
         )
         router.add_api_route(
             spec.path + "/{request_id}",
@@ -48,7 +46,7 @@ def completions_router(post: PostHandler, fetch: FetchHandler, answers: AnswerRe
             operation_id=fetch_id,
             summary=spec.fetch_summary,
             description="200 with the result, its error, 202 while pending (`Prefer: wait=N` holds), 404 if unknown.",
-            responses={**ok_response("The result.", streams=False), **pending_response(), **_ERRORS},
+            responses={**ok_response("The result.", streams=False), **pending_response(), **spec.error_responses},
         )
     return router
 

@@ -2,8 +2,8 @@
 
 The Batch API cannot stream, so the collator removes ``stream`` and ``stream_options`` upstream and
 the finished object is replayed in the endpoint's own event format: ``chat.completion.chunk``s,
-``text_completion`` chunks, or the Responses API's events (:mod:`ingress.http.chunk_replay`,
-:mod:`ingress.http.response_events`).
+``text_completion`` chunks, the Responses API's events, or Anthropic's Messages events
+(:mod:`ingress.http.chunk_replay`, :mod:`ingress.http.response_events`, :mod:`ingress.http.message_events`).
 
 Only a **success** is streamed. The response headers are held until the result is known: an error
 outcome is answered like a call without ``stream`` (its real status and OpenAI's error envelope, as
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ingress.http.chunk_replay import include_usage, replay_chat, replay_completion
+from ingress.http.message_events import replay_message
 from ingress.http.response_events import replay_response
 from schemas.status import Endpoint
 
@@ -45,10 +46,15 @@ def _response(body: dict[str, Any]) -> Replayer:
     return replay_response
 
 
+def _message(body: dict[str, Any]) -> Replayer:
+    return replay_message
+
+
 _REPLAYERS: dict[Endpoint, Callable[[dict[str, Any]], Replayer]] = {
     Endpoint.CHAT_COMPLETIONS: _chat,
     Endpoint.COMPLETIONS: _completion,
     Endpoint.RESPONSES: _response,
+    Endpoint.MESSAGES: _message,
 }
 
 

@@ -2,7 +2,8 @@
 
 Chat: ``model``, ``messages``; embeddings: ``model``, ``input``; responses: ``model``, ``input``;
 completions: ``model``, ``prompt``; moderations: ``input`` (``model`` is optional there: OpenAI uses its
-default moderation model, and batch-gpt fills nothing in; see :func:`schemas.messages.body_model`).
+default moderation model, and batch-gpt fills nothing in; see :func:`schemas.messages.body_model`);
+Anthropic's messages: ``model``, ``max_tokens`` (a positive integer), ``messages`` (each with a ``role``).
 
 The body is otherwise passed through untouched (unknown fields kept). Errors name the offending
 field in ``param``, the way OpenAI does.
@@ -20,6 +21,7 @@ __all__ = [
     "validate_chat",
     "validate_completions",
     "validate_embeddings",
+    "validate_messages",
     "validate_moderations",
     "validate_responses",
 ]
@@ -159,3 +161,19 @@ def validate_moderations(body: dict[str, Any]) -> None:
     """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not a moderations request."""
     _check_model(body, required=False)
     _check_text_or_list(body, "input")
+
+
+def validate_messages(body: dict[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` (with ``param``) when ``body`` is not an Anthropic Messages API request."""
+    _check_model(body)
+    if "max_tokens" not in body or body["max_tokens"] is None:
+        raise _missing("max_tokens")
+    max_tokens = body["max_tokens"]
+    integral = isinstance(max_tokens, int) or (isinstance(max_tokens, float) and max_tokens.is_integer())
+    if isinstance(max_tokens, bool) or not integral:  # 5.0 is an integer in JSON, as Anthropic reads it
+        raise _wrong_type("max_tokens", "an integer", max_tokens)
+    if max_tokens < 1:
+        raise InvalidRequest(
+            "Invalid value for 'max_tokens': it must be at least 1.", param="max_tokens", code="invalid_value"
+        )
+    _check_chat(body)

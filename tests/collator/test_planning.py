@@ -7,9 +7,16 @@ import json
 import pytest
 
 from collator.lines import jsonl_line
-from collator.planning import MAX_EMBEDDING_INPUTS, batch_id_for, embedding_inputs, plan_window
+from collator.planning import (
+    ANTHROPIC_CAPS,
+    MAX_EMBEDDING_INPUTS,
+    BatchCaps,
+    batch_id_for,
+    embedding_inputs,
+    plan_window,
+)
 from schemas.messages import RequestMessage
-from schemas.status import Endpoint
+from schemas.status import Endpoint, Provider
 
 
 def _req(rid: str, model: str = "gpt-4o-mini", tenant: str = "default", endpoint: Endpoint = Endpoint.CHAT_COMPLETIONS,
@@ -122,3 +129,25 @@ def test_an_embeddings_line_above_the_inputs_cap_goes_alone_in_its_batch():
                        max_bytes=100_000, max_inputs=4)
     assert [[line.request.request_id for line in p.lines] for p in plan.batches] == [["s"], ["h"], ["t"]]
     assert plan.oversized == ()
+
+
+def _message(rid: str, model: str = "claude-test-model", tenant: str = "default") -> RequestMessage:
+    body = {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": rid}]}
+    return RequestMessage(request_id=rid, body=body, tenant=tenant, endpoint=Endpoint.MESSAGES)
+
+
+def test_anthropic_requests_are_batched_apart_by_model_and_under_anthropics_caps():
+    requests = [_message("a"), _req("b", "claude-test-model"), _message("c", "claude-other"), _message("d")]
+    plan = plan_window(requests, max_requests=1, max_bytes=10_000)  # the OpenAI caps do not bind Anthropic
+    groups = [(p.provider.value, p.endpoint, p.model, [r.request_id for r in p.members]) for p in plan.batches]
+    assert groups == [
+        ("anthropic", "/v1/messages", "claude-test-model", ["a", "d"]),
+        ("openai", "/v1/chat/completions", "claude-test-model", ["b"]),
+        ("anthropic", "/v1/messages", "claude-other", ["c"]),
+    ]
+    assert ANTHROPIC_CAPS == BatchCaps(max_requests=100_000, max_bytes=255_000_000)
+    tight = plan_window(
+        [_message(str(n)) for n in range(5)], max_requests=50, max_bytes=10_000,
+        provider_caps={Provider.ANTHROPIC: BatchCaps(max_requests=2, max_bytes=10_000)},
+    )
+    assert [len(p.members) for p in tight.batches] == [2, 2, 1]

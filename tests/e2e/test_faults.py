@@ -1,9 +1,10 @@
 """Faults mid-run through the whole pipeline, with official SDK callers (default retries) sending at a steady pace.
 
-A restart of the Kafka broker, bursts of upstream 500s and 429s, and a kill -9 of each service, each at a
-moment drawn from a seeded generator (``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the
-same seed replays the same schedule). Each run asserts that every caller got its own answer, that no line went
-upstream twice and that the simulator saw every line exactly once.
+A restart of the Kafka broker, bursts of upstream 500s and 429s, and a kill -9 of each service (during an
+OpenAI run, and one after the other during an Anthropic run), each at a moment drawn from a seeded generator
+(``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the same seed replays the same schedule).
+Each run asserts that every caller got its own answer, that no line went upstream twice and that the simulator
+saw every line exactly once.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anthropic import AsyncAnthropic
 from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI
 
 from batchgpt.broker import BrokerHandle, default_home, fetch_jars, start_broker, stop_broker
 from batchgpt.devstack.stack import Stack
 from batchgpt.simulator.answers import expected_chat_content
+from batchgpt.simulator.message_answers import expected_message_text
 from batchgpt.simulator.testing import free_port
 
 pytestmark = pytest.mark.integration
 
 MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "gpt-5-mini")
+ANTHROPIC_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,41 @@ def _body(model: str, prompt: str) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": prompt}]}
 
 
+@dataclass(frozen=True)
+class Callers:
+    """The SDK the callers use: how a call is made and closed, and whether an answer is its call's own."""
+
+    bodies: list[dict[str, Any]]
+    send: Callable[[dict[str, Any]], Awaitable[Any]]
+    answers: Callable[[dict[str, Any], Any], bool]
+    close: Callable[[], Awaitable[None]]
+
+
+def _openai_callers(stack: Stack, calls: int, max_retries: int) -> Callers:
+    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", timeout=120, max_retries=max_retries)
+    return Callers(
+        bodies=[_body(MODELS[i % len(MODELS)], f"fault {i} {uuid.uuid4().hex}") for i in range(calls)],
+        send=lambda body: client.chat.completions.create(**body),
+        answers=lambda body, reply: reply.choices[0].message.content == expected_chat_content(body),
+        close=client.close,
+    )
+
+
+def _anthropic_callers(stack: Stack, calls: int, max_retries: int) -> Callers:
+    client = AsyncAnthropic(
+        base_url=stack.base_url.removesuffix("/v1"), api_key="sk-any", timeout=120, max_retries=max_retries
+    )
+    return Callers(
+        bodies=[
+            {**_body(ANTHROPIC_MODELS[i % 2], f"anthropic fault {i} {uuid.uuid4().hex}"), "max_tokens": 256}
+            for i in range(calls)
+        ],
+        send=lambda body: client.messages.create(**body),
+        answers=lambda body, reply: reply.content[0].text == expected_message_text(body),
+        close=client.close,
+    )
+
+
 async def _run_with_fault(
     stack: Stack,
     schedule: FaultSchedule,
@@ -91,17 +130,18 @@ async def _run_with_fault(
     per_second: float,
     max_retries: int = DEFAULT_MAX_RETRIES,
     settle_s: float = 150,
+    make_callers: Callable[[Stack, int, int], Callers] = _openai_callers,
 ) -> dict[str, Any]:
     """Send ``calls`` SDK calls at ``per_second`` while ``fault`` runs; assert every caller got its own answer once
     and the simulator saw each line once. Return the simulator's stats."""
-    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", timeout=120, max_retries=max_retries)
-    bodies = [_body(MODELS[i % len(MODELS)], f"fault {i} {uuid.uuid4().hex}") for i in range(calls)]
+    callers = make_callers(stack, calls, max_retries)
+    bodies = callers.bodies
 
     pending: list[asyncio.Future[Any]] = []
 
     async def _send_paced() -> list[Any]:
         for body in bodies:
-            pending.append(asyncio.ensure_future(client.chat.completions.create(**body)))
+            pending.append(asyncio.ensure_future(callers.send(body)))
             await asyncio.sleep(1 / per_second)  # the callers' pace, not a wait for anything
         return await asyncio.gather(*pending, return_exceptions=True)
 
@@ -111,16 +151,12 @@ async def _run_with_fault(
     await asyncio.wait({sending}, timeout=settle_s)
     unanswered = [bodies[i]["messages"][0]["content"] for i, call in enumerate(pending) if not call.done()]
     sending.cancel()
-    await client.close()
+    await callers.close()
     assert unanswered == [], f"[{schedule}] {len(unanswered)} callers unanswered after {settle_s}s: {unanswered[:5]}"
     replies = sending.result()
     failed = [(i, repr(r)) for i, r in enumerate(replies) if isinstance(r, BaseException)]
     assert failed == [], f"[{schedule}] {len(failed)} of {calls} callers got an error: {failed[:5]}"
-    wrong = [
-        i
-        for i, (body, r) in enumerate(zip(bodies, replies, strict=True))
-        if r.choices[0].message.content != expected_chat_content(body)
-    ]
+    wrong = [i for i, (body, r) in enumerate(zip(bodies, replies, strict=True)) if not callers.answers(body, r)]
     assert wrong == [], f"[{schedule}] callers answered with another call's answer: {wrong[:10]}"
     stats = stack.simulator.stats()
     assert stats["duplicate_custom_ids"] == [], f"[{schedule}] lines sent upstream twice"
@@ -203,3 +239,35 @@ async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
 
     # retries enough to ride out the restarted ingress's start-up
     await _run_with_fault(stack, schedule, _kill_and_restart, calls=calls, per_second=per_second, max_retries=6)
+
+
+async def test_each_service_killed_in_turn_mid_anthropic_run_loses_and_duplicates_nothing(
+    stack_factory: Callable[..., Stack], schedule: FaultSchedule
+) -> None:
+    stack = stack_factory(
+        window_ms=400,
+        simulator_flags={"in_progress_seconds": 1.0},
+        extra_env={
+            "BATCHGPT_COLLATOR_LEASE_S": "3",
+            "BATCHGPT_COLLATOR_SWEEP_S": "1",
+            "BATCHGPT_RESOLVER_LEASE_S": "3",
+        },
+    )
+    calls, per_second = 200, 40.0
+
+    async def _kill_each_in_turn() -> None:
+        for service in ("collator", "resolver", "ingress"):
+            # the fault's seeded moment, not a wait: the three kills fall within the first 3/4 of the sending
+            await asyncio.sleep(schedule.rng.uniform(0.05, 0.25) * calls / per_second)
+            await asyncio.to_thread(stack.restart, service)  # SIGKILL, then a new process
+
+    stats = await _run_with_fault(
+        stack,
+        schedule,
+        _kill_each_in_turn,
+        calls=calls,
+        per_second=per_second,
+        max_retries=10,  # the SDK's backoff reaches 8 s a retry: enough to ride out an ingress slow to start
+        make_callers=_anthropic_callers,
+    )
+    assert {d["model"] for d in stats["batch_details"]} == set(ANTHROPIC_MODELS)

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from batchgpt.settings import SettingsError, env_names, load_settings
+from batchgpt.settings import SettingsError, UpstreamSettings, env_names, load_settings
+from batchgpt.upstream import AnthropicUpstream, OpenAIUpstream, make_upstreams
 from collator.settings import CollatorSettings
 from ingress.settings import IngressSettings
 from resolver.settings import ResolverSettings
@@ -145,3 +146,16 @@ def test_a_service_started_with_half_of_azures_pair_exits_naming_the_variables()
     proc = _python(code, {"AZURE_OPENAI_ENDPOINT": "https://my-resource.openai.azure.com"})
     assert proc.returncode == 2
     assert "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not" in proc.stderr
+
+
+def test_anthropic_is_configured_beside_openai_and_both_upstreams_are_built() -> None:
+    env = {"OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9/v1/"}
+    settings = load_settings(UpstreamSettings, env)
+    assert settings.anthropic_base_url == "http://127.0.0.1:9"
+    upstreams = make_upstreams(settings)
+    assert isinstance(upstreams["openai"], OpenAIUpstream) and isinstance(upstreams["anthropic"], AnthropicUpstream)
+    only_anthropic = make_upstreams(load_settings(UpstreamSettings, {"ANTHROPIC_API_KEY": "sk-a"}))
+    assert set(only_anthropic) == {"anthropic"}
+    assert load_settings(UpstreamSettings, {}).anthropic_base_url == "https://api.anthropic.com"
+    with pytest.raises(SettingsError, match="ANTHROPIC_BASE_URL"):
+        load_settings(UpstreamSettings, {"ANTHROPIC_BASE_URL": "api.example"})

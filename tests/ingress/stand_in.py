@@ -5,7 +5,7 @@ collator would (through the store, with the batch id the collator's planning giv
 batch), and (unless the prompt says ``[hold]``) answers it as the resolver does: a ``ReplyMessage``
 produced to ``reply_to`` (the pinned partition when set), awaited, then the ``results`` row and the
 request's final state through the store's ``store_answers``. Answers come from ``simulator.answers``
-for every endpoint (the simulator's own answers)
+for every endpoint (``simulator.message_answers`` for Anthropic's messages: the simulator's own answers)
 (deterministic per prompt).
 """
 
@@ -23,13 +23,14 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import Engine
 
 from batchgpt.simulator.answers import answer
+from batchgpt.simulator.message_answers import message_answer
 from batchgpt.store.records import ResultRow
 from batchgpt.store.requests import move_states
 from batchgpt.store.results import store_answers
 from collator.planning import batch_id_for
 from schemas.codec import decode, encode
 from schemas.messages import ReplyMessage, RequestMessage
-from schemas.status import ReplyStatus, RequestState
+from schemas.status import Endpoint, ReplyStatus, RequestState
 from schemas.topics import TopicNames
 from tests.support.waiting import wait_for
 
@@ -53,6 +54,9 @@ def _batch_id(message: RequestMessage) -> str:
 
 def stand_in_answer(message: RequestMessage) -> tuple[int, dict[str, object]]:
     """(status, body) the pipeline stand-in answers ``message`` with: what the simulator's batch line would carry."""
+    if message.endpoint is Endpoint.MESSAGES:
+        result = message_answer(message.body, message_id="msg_" + uuid.uuid4().hex[:24], service_tier="batch")
+        return result.status_code, dict(result.body)
     completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
     result = answer(message.endpoint.value, message.body, completion_id=completion_id, created=int(time.time()))
     return result.status_code, dict(result.body)

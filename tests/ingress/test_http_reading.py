@@ -29,7 +29,7 @@ def test_the_table_declares_every_endpoint_once() -> None:
     assert BY_PATH["/v1/chat/completions"] is CHAT and BY_PATH["/v1/embeddings"] is EMBEDDINGS
     assert BY_PATH["/v1/responses"] is RESPONSES and BY_PATH["/v1/completions"] is COMPLETIONS
     assert BY_PATH["/v1/moderations"] is MODERATIONS
-    assert [spec.name for spec in ENDPOINTS if spec.streams] == ["chat_completion", "response", "completion"]
+    assert [spec.name for spec in ENDPOINTS if spec.streams] == ["chat_completion", "response", "completion", "message"]
 
 
 def test_get_by_id_paths_are_recognised_and_nothing_else() -> None:

@@ -122,7 +122,7 @@ def test_batch_rendering() -> None:
     }  # fmt: skip
     batch = render_batch(row)
     assert batch["status"] == "validating" and batch["expires_at"] == 86500 and batch["usage"] is None
-    assert batch["errors"]["data"][0]["code"] == "x" and batch["metadata"] is None
+    assert batch["errors"]["data"][0]["code"] == "x" and batch["metadata"] == {"provider": "openai"}
     assert shown_status({**row, "status": "in_progress", "cancel_requested": True}) == "cancelling"
     assert shown_status({**row, "status": "completed", "cancel_requested": True}) == "completed"
     done = render_batch({**row, "status": "completed", "terminal_at": 200.0, "submitted_at": 110.0})

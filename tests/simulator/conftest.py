@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from anthropic import Anthropic, AsyncAnthropic
 from openai import AsyncOpenAI, OpenAI
 
 from batchgpt.simulator.settings import SimulatorSettings
@@ -59,3 +60,17 @@ def azure_sim(shared_azure_sim: RunningSimulator) -> RunningSimulator:
     """The shared Azure-dialect simulator, reset (``FAST`` settings, a quota of 500 files without expiry)."""
     shared_azure_sim.reset()
     return shared_azure_sim
+
+
+@pytest.fixture
+def anthropic_client(sim: RunningSimulator) -> Iterator[Anthropic]:
+    """The official ``anthropic`` sync client on the simulator (its base URL is the root: it adds ``/v1``)."""
+    with Anthropic(base_url=sim.root_url, api_key="sk-ant-test", max_retries=0, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def anthropic_aclient(sim: RunningSimulator) -> AsyncIterator[AsyncAnthropic]:
+    """The official ``anthropic`` async client on the simulator."""
+    async with AsyncAnthropic(base_url=sim.root_url, api_key="sk-ant-test", max_retries=0, timeout=10) as client:
+        yield client
