@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from batchgpt.pricing import DEFAULT_PRICES, PriceTable
 from batchgpt.upstream import Upstream
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
@@ -28,3 +29,5 @@ class WorkerContext:
     crash: CrashHook = field(default_factory=lambda: CrashHook(None))
     failures: dict[str, int] = field(default_factory=dict)
     """Consecutive upstream errors per batch (drives the backoff)."""
+    prices: PriceTable = DEFAULT_PRICES
+    """Prices of the tokens (the built-in table with ``BATCHGPT_PRICES_FILE`` over it)."""

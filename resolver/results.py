@@ -36,6 +36,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from batchgpt.usage import usage_of
 from resolver.errors import ResultLineError
 from schemas import ReplyStatus
 
@@ -189,11 +190,7 @@ def line_outcome(line: LineResult) -> Outcome:
 
 def line_usage(line: LineResult) -> tuple[int, int]:
     """(input, output) tokens a successful line reports in ``response.body.usage`` (0, 0 otherwise)."""
-    if line.status_code is None or not 200 <= line.status_code < 300 or not line.body:
+    if line.status_code is None or not 200 <= line.status_code < 300:
         return 0, 0
-    usage = line.body.get("usage")
-    if not isinstance(usage, dict):
-        return 0, 0
-    prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0))
-    completion = usage.get("completion_tokens", usage.get("output_tokens", 0))
-    return (int(prompt) if isinstance(prompt, int) else 0, int(completion) if isinstance(completion, int) else 0)
+    used = usage_of(None, line.body)
+    return (used.input_tokens, used.output_tokens) if used is not None else (0, 0)

@@ -1,0 +1,28 @@
+"""results.input_tokens, results.output_tokens: the tokens each answer's ``usage`` reported (dashboard)
+
+Revision ID: 0004
+Revises: 0002
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("results") as batch_op:
+        batch_op.add_column(sa.Column("input_tokens", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("output_tokens", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("results") as batch_op:
+        batch_op.drop_column("output_tokens")
+        batch_op.drop_column("input_tokens")
