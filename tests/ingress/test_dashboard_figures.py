@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -230,10 +229,3 @@ def test_the_page_and_its_files_are_served_from_the_package(dashboard: Callable[
         assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind)
         assert f"/dashboard/{name}" in page.text
     assert "http" not in page.text.replace("http-equiv", "")  # nothing loaded from elsewhere: it works offline
-
-
-def test_a_bad_price_file_stops_the_settings(tmp_path: Path, stack: Stack) -> None:
-    bad = tmp_path / "prices.toml"
-    bad.write_text('[models."m"]\ninput = -1\n')
-    with pytest.raises(ValueError, match="input"):
-        stack.settings(prices_file=str(bad))
