@@ -124,4 +124,6 @@ results = Table(
     Column("input_tokens", BigInteger, nullable=True),
     Column("output_tokens", BigInteger, nullable=True),
     Index("ix_results_expires_at", "expires_at"),
+    Index("ix_results_tenant_completed", "tenant", "completed_at"),
+    Index("ix_results_batch_id", "batch_id"),
 )

@@ -13,7 +13,7 @@
   ];
 
   const $ = (id) => document.getElementById(id);
-  const state = { key: null, after: null, lastId: null, windowName: "all_time", summary: null, detailId: null, timer: null };
+  const state = { key: null, generation: 0, after: null, lastId: null, windowName: "all_time", summary: null, detailId: null, timer: null };
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -195,17 +195,25 @@
     setStatus("updated " + new Date().toLocaleTimeString());
   }
 
-  async function tick() {
+  async function tick(generation) {
     try {
       await refresh();
     } catch (error) {
+      if (generation !== state.generation) return;
       if (error instanceof Unauthorized) {
         askForKey("That key was refused: enter another one.");
         return;
       }
       setStatus("update failed: " + error.message + " (retrying)", true);
     }
-    state.timer = setTimeout(tick, POLL_MS);
+    if (generation === state.generation) state.timer = setTimeout(() => tick(generation), POLL_MS);
+  }
+
+  function poll() {
+    // one polling loop at a time: a loop whose generation is over stops after its current round
+    clearTimeout(state.timer);
+    state.generation += 1;
+    tick(state.generation);
   }
 
   function openDetail(id) {
@@ -215,6 +223,7 @@
 
   function askForKey(message) {
     clearTimeout(state.timer);
+    state.generation += 1;
     $("board").hidden = true;
     $("change-key").hidden = true;
     $("key-form").hidden = false;
@@ -223,12 +232,15 @@
   }
 
   function start(key) {
-    state.key = key;
+    // a new key starts from a clean board: nothing of the previous key's stays on the page
+    Object.assign(state, { key, after: null, lastId: null, summary: null, detailId: null });
+    $("detail").hidden = true;
+    for (const id of ["states", "detail-id", "detail-fields", "detail-errors", "scope"]) $(id).replaceChildren();
+    for (const table of document.querySelectorAll("#board tbody")) table.replaceChildren();
     $("key-form").hidden = true;
     $("board").hidden = false;
     $("change-key").hidden = false;
-    clearTimeout(state.timer);
-    tick();
+    poll();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -249,13 +261,11 @@
     });
     $("older").addEventListener("click", () => {
       state.after = state.lastId;
-      clearTimeout(state.timer);
-      tick();
+      poll();
     });
     $("newer").addEventListener("click", () => {
       state.after = null;
-      clearTimeout(state.timer);
-      tick();
+      poll();
     });
     for (const button of document.querySelectorAll("[data-window]")) {
       button.addEventListener("click", () => {
