@@ -109,6 +109,8 @@ def test_the_page_shows_each_batch_live_per_key_without_console_errors(stack_fac
         assert _text(driver, '#states [data-state="failed"] .value') == "1"
         assert "invalid_prompt\t1" in _text(driver, "#errors")
         assert "gpt-4o-mini" in _text(driver, "#by-model")
+        upstream_key = stack.env["OPENAI_API_KEY"]
+        assert upstream_key not in driver.page_source and FIRST not in driver.page_source  # no key is ever shown
 
         # a new batch appears without a reload (the marker set on this document survives)
         driver.execute_script("window.__sameDocument = true;")
