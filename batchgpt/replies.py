@@ -37,6 +37,7 @@ from batchgpt.kafka import AsyncProducer
 from batchgpt.store.members import member_requests
 from batchgpt.store.records import BatchRow, MemberRow, ResultRow
 from batchgpt.store.results import store_answers
+from batchgpt.usage import usage_of
 from schemas import ReplyMessage, ReplyStatus, RequestMessage, RequestState, TopicNames, decode, encode
 
 __all__ = ["RESUBMIT", "Answer", "ReplyPublisher", "ReplySink", "Resubmit", "Verdict"]
@@ -226,12 +227,7 @@ class ReplySink:
         answers = [(m, v) for m, v in items if not isinstance(v, Resubmit)]
         self._on_delivered(len(answers))
         now = time.time()
-        rows = [
-            ResultRow(
-                m.request_id, m.tenant, v.status.value, v.status_code, json.dumps(v.body), now, v.upstream_request_id
-            )
-            for m, v in answers
-        ]
+        rows = [_result_row(m, v, now, batch.endpoint) for m, v in answers]
         completed = [m.request_id for m, v in answers if v.status is ReplyStatus.COMPLETED]
         failed = [m.request_id for m, v in answers if v.status is not ReplyStatus.COMPLETED]
         resubmitted = [m.request_id for m, v in items if isinstance(v, Resubmit)]
@@ -258,3 +254,19 @@ class ReplySink:
                 self._on_stored(name, len(ids))
         self.answered += len(answers)
         self.resubmitted += len(resubmitted)
+
+
+def _result_row(member: MemberRow, answer: Answer, now: float, endpoint: str) -> ResultRow:
+    """The ``results`` row of a delivered answer, with the tokens its body's ``usage`` reported."""
+    used = usage_of(endpoint, answer.body) if answer.status is ReplyStatus.COMPLETED else None
+    return ResultRow(
+        member.request_id,
+        member.tenant,
+        answer.status.value,
+        answer.status_code,
+        json.dumps(answer.body),
+        now,
+        answer.upstream_request_id,
+        input_tokens=used.input_tokens if used is not None else None,
+        output_tokens=used.output_tokens if used is not None else None,
+    )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from batchgpt.pricing import DEFAULT_PRICES, PriceTable, load_price_table
 from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "LoggingSettings",
     "MetricsSettings",
     "OpenAISettings",
+    "PricingSettings",
     "Provider",
     "SettingsError",
     "UpstreamSettings",
@@ -232,6 +235,23 @@ class MetricsSettings(_Base):
     """The port a worker process serves its Prometheus metrics on (the ingress serves ``/metrics`` itself)."""
 
     metrics_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=env_var("BATCHGPT_METRICS_PORT"))
+
+
+class PricingSettings(_Base):
+    """The price file of a deployment (models the built-in table lacks, negotiated rates): see ``batchgpt.pricing``."""
+
+    prices_file: Path | None = Field(default=None, validation_alias=env_var("BATCHGPT_PRICES_FILE"))
+
+    @field_validator("prices_file")
+    @classmethod
+    def _readable_prices(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            load_price_table(path)  # a ValueError names what is wrong with it
+        return path
+
+    def price_table(self) -> PriceTable:
+        """The built-in prices with the price file's over them (read once, when a service is built)."""
+        return load_price_table(self.prices_file) if self.prices_file is not None else DEFAULT_PRICES
 
 
 class WorkerSettings(KafkaSettings, DatabaseSettings, UpstreamSettings, LoggingSettings, MetricsSettings):

@@ -7,13 +7,20 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import (
+    DatabaseSettings,
+    KafkaSettings,
+    LoggingSettings,
+    OpenAISettings,
+    PricingSettings,
+    env_var,
+)
 from ingress.admission.cache_policy import CacheMode
 
 __all__ = ["IngressSettings"]
 
 
-class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings):
+class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings, PricingSettings):
     """Everything ``batch-gpt ingress`` reads from the environment (the upstream only for ``GET /v1/models``)."""
 
     host: str = Field(default="127.0.0.1", validation_alias=env_var("BATCHGPT_HOST"))
@@ -25,6 +32,10 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISe
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(), validation_alias=env_var("BATCHGPT_API_KEYS")
     )
+    admin_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), validation_alias=env_var("BATCHGPT_ADMIN_KEYS")
+    )
+    """Keys whose holders see every tenant on the dashboard (``GET /dashboard``, ``/v1/dashboard/...``) only."""
     cache: CacheMode = Field(default="deterministic", validation_alias=env_var("BATCHGPT_CACHE"))
     """``off``, ``deterministic`` (only answers that do not depend on sampling) or ``on``."""
     result_ttl_seconds: float = Field(default=7 * 86400, gt=0, validation_alias=env_var("BATCHGPT_RESULT_TTL_S"))
@@ -52,7 +63,7 @@ class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISe
     """At most this many concurrent submissions are looked up and recorded in one database transaction."""
     """The ``Retry-After`` sent with 202, 429 and 503 answers."""
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

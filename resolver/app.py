@@ -85,6 +85,7 @@ async def run(
         metrics=metrics,
         owner=owner,
         crash=CrashHook(settings.test_crash_at),
+        prices=settings.price_table(),
     )
     wake = asyncio.Event()
     wakeups = asyncio.create_task(consume_wakeups(settings, wake, stop), name="resolver-wakeups")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from batchgpt.pricing import DEFAULT_PRICES, PriceTable
 from batchgpt.upstream import Upstream
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
@@ -29,6 +30,8 @@ class WorkerContext:
     crash: CrashHook = field(default_factory=lambda: CrashHook(None))
     failures: dict[str, int] = field(default_factory=dict)
     """Consecutive upstream errors per batch (drives the backoff)."""
+    prices: PriceTable = DEFAULT_PRICES
+    """Prices of the tokens (the built-in table with ``BATCHGPT_PRICES_FILE`` over it)."""
     upstreams: Mapping[str, Upstream] = field(default_factory=dict)
     """The upstreams of the other providers (``anthropic``), by provider; ``upstream`` is the OpenAI family's."""
 

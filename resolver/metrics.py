@@ -42,6 +42,24 @@ class ResolverMetrics:
         self.tokens = Counter(
             "batchgpt_resolver_tokens", "Tokens used by resolved batches.", ["model", "kind"], registry=r
         )
+        self.tenant_tokens = Counter(
+            "batchgpt_resolver_tenant_tokens",
+            "Tokens used by resolved batches, per model and tenant.",
+            ["model", "tenant", "kind"],
+            registry=r,
+        )
+        self.cost_usd = Counter(
+            "batchgpt_resolver_batch_cost_usd",
+            "Estimated cost of resolved batches at batch prices (USD), per model and tenant.",
+            ["model", "tenant"],
+            registry=r,
+        )
+        self.tenant_saving_usd = Counter(
+            "batchgpt_resolver_tenant_saving_usd",
+            "Estimated saving against synchronous prices of resolved batches (USD), per model and tenant.",
+            ["model", "tenant"],
+            registry=r,
+        )
         self.saving_usd = Counter(
             "batchgpt_resolver_estimated_saving_usd",
             "Estimated saving against synchronous prices of resolved batches (USD).",

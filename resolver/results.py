@@ -43,6 +43,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from batchgpt.usage import usage_of
 from resolver.errors import ResultLineError
 from schemas import BatchStatus, ReplyStatus
 from schemas.anthropic_errors import as_anthropic_error, is_anthropic_error, status_for_error_type
@@ -242,11 +243,7 @@ def in_provider_shape(outcome: Outcome, provider: str) -> Outcome:
 
 def line_usage(line: LineResult) -> tuple[int, int]:
     """(input, output) tokens a successful line reports in ``response.body.usage`` (0, 0 otherwise)."""
-    if line.status_code is None or not 200 <= line.status_code < 300 or not line.body:
+    if line.status_code is None or not 200 <= line.status_code < 300:
         return 0, 0
-    usage = line.body.get("usage")
-    if not isinstance(usage, dict):
-        return 0, 0
-    prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0))
-    completion = usage.get("completion_tokens", usage.get("output_tokens", 0))
-    return (int(prompt) if isinstance(prompt, int) else 0, int(completion) if isinstance(completion, int) else 0)
+    used = usage_of(None, line.body)
+    return (used.input_tokens, used.output_tokens) if used is not None else (0, 0)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from batchgpt.settings import WorkerSettings, env_var
+from batchgpt.settings import PricingSettings, WorkerSettings, env_var
 
 __all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "ResolverSettings"]
 
@@ -19,7 +19,7 @@ def _default_poll_interval(data: dict[str, Any]) -> float:
     return AZURE_POLL_INTERVAL_S if data.get("azure_openai_endpoint") else OPENAI_POLL_INTERVAL_S
 
 
-class ResolverSettings(WorkerSettings):
+class ResolverSettings(WorkerSettings, PricingSettings):
     """Everything ``batch-gpt resolver`` reads from the environment."""
 
     poll_interval_seconds: float = Field(

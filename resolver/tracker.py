@@ -8,7 +8,6 @@ import logging
 import time
 
 from batchgpt.kafka import DeliveryError
-from batchgpt.pricing import estimate_saving
 from batchgpt.store.batches import (
     forget_file,
     load_batch,
@@ -141,11 +140,7 @@ async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> 
     metrics.batches_resolved.labels(batch.status.value).inc()
     if batch.terminal_at is not None:
         metrics.fanout_seconds.observe(max(0.0, now - batch.terminal_at))
-    metrics.tokens.labels(batch.model, "input").inc(batch.input_tokens)
-    metrics.tokens.labels(batch.model, "output").inc(batch.output_tokens)
-    saving = estimate_saving(batch.model, batch.input_tokens, batch.output_tokens)
-    if saving is not None:
-        metrics.saving_usd.labels(batch.model).inc(saving.saving_usd)
+    _count_money(ctx, batch)
     logger.info(
         "batch resolved",
         extra={
@@ -155,6 +150,19 @@ async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> 
             "resubmitted": result.resubmitted,
         },
     )
+
+
+def _count_money(ctx: WorkerContext, batch: BatchRow) -> None:
+    """The resolved batch's tokens, cost and saving on the counters, per model (and tenant)."""
+    metrics = ctx.metrics
+    for kind, tokens in (("input", batch.input_tokens), ("output", batch.output_tokens)):
+        metrics.tokens.labels(batch.model, kind).inc(tokens)
+        metrics.tenant_tokens.labels(batch.model, batch.tenant, kind).inc(tokens)
+    costs = ctx.prices.costs(batch.model, batch.input_tokens, batch.output_tokens)
+    if costs is not None:
+        metrics.saving_usd.labels(batch.model).inc(costs.saving_usd)
+        metrics.tenant_saving_usd.labels(batch.model, batch.tenant).inc(costs.saving_usd)
+        metrics.cost_usd.labels(batch.model, batch.tenant).inc(costs.batch_usd)
 
 
 async def _handle_gone(ctx: WorkerContext, batch_id: str, exc: UpstreamError) -> None:

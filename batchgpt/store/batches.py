@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from batchgpt.store.errors import LeaseLost, ReservationConflict
@@ -355,22 +355,28 @@ def request_cancel(
     return dict(row) if row is not None else None
 
 
-def get_batch(engine: Engine, *, tenant: str, batch_id: str) -> Mapping[str, Any] | None:
-    """The tenant's batch ``batch_id`` (None when unknown or another tenant's)."""
-    query = select(batches).where(batches.c.id == batch_id, batches.c.tenant == tenant)
+def _of_tenant(tenant: str | None) -> Any:
+    """The condition "the batch is ``tenant``'s" (every batch for ``None``: an administrator's view)."""
+    return batches.c.tenant == tenant if tenant is not None else true()
+
+
+def get_batch(engine: Engine, *, tenant: str | None, batch_id: str) -> Mapping[str, Any] | None:
+    """The tenant's batch ``batch_id`` (None when unknown or another tenant's; any tenant's for ``None``)."""
+    query = select(batches).where(batches.c.id == batch_id, _of_tenant(tenant))
     with engine.connect() as conn:
         found = conn.execute(query).mappings().first()
     return dict(found) if found is not None else None
 
 
-def list_batches(engine: Engine, *, tenant: str, after: str | None, limit: int) -> tuple[list[Mapping[str, Any]], bool]:
-    """Up to ``limit`` of the tenant's batches, newest first, after the batch id ``after``; and ``has_more``."""
-    query = select(batches).where(batches.c.tenant == tenant)
+def list_batches(
+    engine: Engine, *, tenant: str | None, after: str | None, limit: int
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """Up to ``limit`` of the tenant's batches (everyone's for ``None``), newest first, after the batch id
+    ``after``; and ``has_more``."""
+    query = select(batches).where(_of_tenant(tenant))
     with engine.connect() as conn:
         if after:
-            cursor = conn.execute(
-                select(batches.c.created_at).where(batches.c.id == after, batches.c.tenant == tenant)
-            ).first()
+            cursor = conn.execute(select(batches.c.created_at).where(batches.c.id == after, _of_tenant(tenant))).first()
             if cursor is not None:
                 query = query.where(
                     or_(

@@ -129,6 +129,9 @@ class ResultRow:
     completed_at: float
     upstream_request_id: str | None = None
     """The provider's ``response.request_id`` of the batch line, when there is one."""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    """The tokens the answer's ``usage`` reported (``None`` when it reported none)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,8 @@ def store_answers(
                     "completed_at": r.completed_at,
                     "expires_at": None,
                     "upstream_request_id": r.upstream_request_id,
+                    "input_tokens": r.input_tokens,
+                    "output_tokens": r.output_tokens,
                 }
                 for r in rows
             ],

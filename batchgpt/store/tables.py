@@ -8,7 +8,7 @@
   ``UNIQUE(request_id, attempt)`` is what makes a second upstream line for a request impossible.
 * ``requests``: each accepted request's state as the HTTP API reports it, with its dedupe keys.
 * ``results``: each request's terminal outcome (the reply, with the provider's request id of its batch
-  line when there is one), served by id until it expires.
+  line when there is one, and the tokens its ``usage`` reported), served by id until it expires.
 
 Times are Unix seconds (floats), the same clock as the topic messages.
 """
@@ -124,5 +124,9 @@ results = Table(
     Column("completed_at", Float, nullable=False),
     Column("expires_at", Float, nullable=True),
     Column("upstream_request_id", String(128), nullable=True),
+    Column("input_tokens", BigInteger, nullable=True),
+    Column("output_tokens", BigInteger, nullable=True),
     Index("ix_results_expires_at", "expires_at"),
+    Index("ix_results_tenant_completed", "tenant", "completed_at"),
+    Index("ix_results_batch_id", "batch_id"),
 )

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ingress.dashboard.access import DashboardAccess
 from ingress.http.anthropic_dialect import AnthropicDialect
 from ingress.http.edge import EdgeMiddleware
 from ingress.http.error_rendering import ErrorRenderer
@@ -16,6 +17,7 @@ from ingress.http.posting import PostHandler, PostLimits
 from ingress.http.rendering import AnswerRenderer
 from ingress.http.routes_batches import batches_router
 from ingress.http.routes_completions import completions_router
+from ingress.http.routes_dashboard import dashboard_router
 from ingress.http.routes_health import health_router
 from ingress.http.routes_models import models_router
 from ingress.process.service import IngressService
@@ -74,4 +76,6 @@ def create_app(settings: IngressSettings) -> FastAPI:
     app.include_router(batches_router(service.engine, service.keys))
     app.include_router(models_router(service.models, service.keys))
     app.include_router(health_router(service.readiness, service.metrics))
+    admins = DashboardAccess(service.keys, (key.get_secret_value() for key in settings.admin_keys))
+    app.include_router(dashboard_router(service.engine, admins, settings.price_table()))
     return app

@@ -169,6 +169,9 @@ def test_openapi_describes_the_real_endpoints(stack: Stack) -> None:
         "/healthz": {"get"},
         "/readyz": {"get"},
         "/metrics": {"get"},
+        "/v1/dashboard/summary": {"get"},
+        "/v1/dashboard/batches": {"get"},
+        "/v1/dashboard/batches/{batch_id}": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path

@@ -3,12 +3,15 @@ answering anyone twice); the metrics report batches by state, lines, fan-out tim
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 
 from prometheus_client import generate_latest
+from sqlalchemy import select
 
 from batchgpt.pricing import estimate_saving
+from batchgpt.store.tables import results
 from resolver.app import running_resolver
 from tests.resolver.collator_role import make_request
 from tests.resolver.rig import ResolverRig, wait_resolved, wait_until
@@ -74,4 +77,23 @@ async def test_metrics_report_states_lines_fanout_time_tokens_and_saving(rig: Re
     expected = estimate_saving("gpt-4o-mini", row.input_tokens, row.output_tokens)
     assert expected is not None and expected.saving_usd > 0
     assert sample("batchgpt_resolver_estimated_saving_usd_total", {"model": "gpt-4o-mini"}) == expected.saving_usd
+    per_tenant = {"model": "gpt-4o-mini", "tenant": row.tenant}
+    assert sample("batchgpt_resolver_tenant_tokens_total", {**per_tenant, "kind": "input"}) == row.input_tokens
+    assert sample("batchgpt_resolver_tenant_tokens_total", {**per_tenant, "kind": "output"}) == row.output_tokens
+    assert sample("batchgpt_resolver_tenant_saving_usd_total", per_tenant) == expected.saving_usd
+    assert sample("batchgpt_resolver_batch_cost_usd_total", per_tenant) == expected.batch_usd
+    # each answer's own tokens are stored with it (from its body's usage); the failed line has none
+    with rig.engine.connect() as conn:
+        stored = conn.execute(
+            select(results.c.status, results.c.body, results.c.input_tokens, results.c.output_tokens).where(
+                results.c.batch_id == batch_id
+            )
+        ).all()
+    completed = [r for r in stored if r.status == "completed"]
+    assert len(completed) == 3 and all(
+        (r.input_tokens, r.output_tokens)
+        == (json.loads(r.body)["usage"]["prompt_tokens"], json.loads(r.body)["usage"]["completion_tokens"])
+        for r in completed
+    )
+    assert [(r.input_tokens, r.output_tokens) for r in stored if r.status == "failed"] == [(None, None)]
     assert b"batchgpt_resolver_fanout_seconds_bucket" in generate_latest(registry)
