@@ -11,7 +11,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from batchgpt.simulator.anthropic_errors import anthropic_error
 from batchgpt.simulator.deps import SimDep, guard
@@ -24,6 +24,7 @@ from batchgpt.simulator.message_batches import (
     list_message_batches,
     message_batch_results,
 )
+from batchgpt.simulator.message_events import message_sse
 
 __all__ = ["router"]
 
@@ -45,11 +46,14 @@ async def _body(request: Request) -> tuple[object, int]:
 
 @router.post("", dependencies=[guard("messages", "anthropic")])
 async def create_message(request: Request, sim: SimDep) -> Response:
-    """A ``Message`` (after the configured synchronous delay), or Anthropic's error for the body."""
+    """A ``Message`` (after the configured synchronous delay; its event stream when ``stream`` is true), or
+    Anthropic's error for the body."""
     body, _ = await _body(request)
     if sim.settings.sync_delay_seconds > 0:
         await asyncio.sleep(sim.settings.sync_delay_seconds)
     result = message_answer(body, message_id=new_message_id(), model_known=sim.anthropic_model_known)
+    if result.status_code == 200 and isinstance(body, dict) and body.get("stream") is True:
+        return StreamingResponse(message_sse(result.body), media_type="text/event-stream")
     return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx2
 from anthropic import AsyncAnthropic
 from anthropic.types.messages import MessageBatch
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,8 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from batchgpt.upstream.anthropic_errors import TRANSLATED, translate
 from batchgpt.upstream.anthropic_records import MESSAGES_ENDPOINT, inline_requests, upstream_message_batch
 from batchgpt.upstream.anthropic_recovery import SubmissionLedger, pair
+from batchgpt.upstream.bodies import upstream_body
 from batchgpt.upstream.errors import UpstreamConflict, UpstreamRejected, UpstreamTransient
-from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 
 __all__ = ["AnthropicUpstream"]
 
@@ -179,6 +181,26 @@ class AnthropicUpstream:
                     rivals.remove(rival)
                     break
         return pair(batch_id, rivals, running)
+
+    async def respond(self, endpoint: str, body: dict[str, Any]) -> UpstreamResponse:
+        """``POST /v1/messages`` with ``body`` (its streaming fields removed): one synchronous call at full price
+        (the deadline fallback); the answer's ``request-id`` is its request id.
+
+        :raises UpstreamError: Anthropic answered an error status, or the call failed in transport.
+        """
+        operation = f"sync {endpoint}"
+        if endpoint != MESSAGES_ENDPOINT:
+            raise UpstreamRejected(f"{operation}: Anthropic serves only {MESSAGES_ENDPOINT}", operation=operation)
+        response = await self._call(
+            operation, self._client.post(endpoint, body=upstream_body(body), cast_to=httpx2.Response)
+        )
+        try:
+            answer = response.json()
+        except ValueError as exc:  # a 2xx that is not JSON: a proxy's page; the next call may be answered
+            raise UpstreamTransient(f"{operation}: the answer is not JSON", operation=operation) from exc
+        if not isinstance(answer, dict):
+            raise UpstreamTransient(f"{operation}: the answer is not a JSON object", operation=operation)
+        return UpstreamResponse(response.status_code, answer, response.headers.get("request-id"))
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -213,3 +213,23 @@ async def test_async_client_creates_and_reads_a_batch(anthropic_aclient: AsyncAn
     assert ended.id == created.id
     message = await anthropic_aclient.messages.create(**_params("hello"))  # type: ignore[call-overload]
     assert message.content[0].text == expected_message_text(_params("hello"))
+
+
+def test_a_streamed_message_replays_the_answer_as_anthropics_events(
+    anthropic_client: Anthropic, sim: RunningSimulator
+) -> None:
+    body = _params("Stream me a long enough answer to need several text deltas, please")
+    with anthropic_client.messages.stream(**body) as stream:  # type: ignore[arg-type]
+        text = stream.get_final_text()
+        final = stream.get_final_message()
+    assert text == expected_message_text(body)
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens > 1
+    raw = httpx.post(
+        f"{sim.root_url}/v1/messages",
+        json={**body, "stream": True},
+        headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+    )
+    kinds = [line.removeprefix("event: ") for line in raw.text.splitlines() if line.startswith("event: ")]
+    assert kinds[:3] == ["message_start", "ping", "content_block_start"]
+    assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert kinds.count("content_block_delta") > 1

@@ -291,3 +291,18 @@ def test_pairing_is_by_reservation_and_creation_order() -> None:
     assert pair("bg_b", ["bg_a", "bg_b"], candidates) == candidates[0]
     assert pair("bg_c", ["bg_a", "bg_b", "bg_c"], candidates) is None
     assert pair("bg_z", ["bg_a"], candidates) is None
+
+
+async def test_respond_makes_one_synchronous_messages_call(
+    anthropic_upstream: AnthropicUpstream, sim: RunningSimulator
+) -> None:
+    answer = await anthropic_upstream.respond(MESSAGES, {**_body("now please"), "stream": True})
+    assert answer.status == 200 and answer.body["type"] == "message"
+    assert answer.body["content"][0]["text"] == expected_message_text(_body("now please"))
+    assert answer.request_id is not None and answer.request_id.startswith("req_")
+    with pytest.raises(UpstreamTransient) as overloaded:
+        await anthropic_upstream.respond(MESSAGES, _body("[sim:error=529]"))
+    assert overloaded.value.status == 529 and overloaded.value.code == "overloaded_error"
+    with pytest.raises(UpstreamRejected):
+        await anthropic_upstream.respond("/v1/chat/completions", _body("x"))
+    assert sim.stats()["api_calls"]["messages"] == 2
