@@ -1,5 +1,6 @@
 """Anthropic's routes: ``POST /v1/messages`` (answered at once) and the Message Batches API under
-``/v1/messages/batches`` (create, list with ``before_id``/``after_id``/``limit``, retrieve, cancel, results JSONL).
+``/v1/messages/batches`` (create, list with ``before_id``/``after_id``/``limit``, retrieve, delete, cancel,
+results JSONL).
 
 Every route checks ``x-api-key`` and ``anthropic-version`` and answers errors in Anthropic's envelope
 (``simulator.deps.guard``, ``simulator.error_handlers``)."""
@@ -20,6 +21,7 @@ from batchgpt.simulator.message_answers import message_answer
 from batchgpt.simulator.message_batches import (
     cancel_message_batch,
     create_message_batch,
+    delete_message_batch,
     get_message_batch,
     list_message_batches,
     message_batch_results,
@@ -84,6 +86,12 @@ async def list_batches_route(
 async def retrieve_batch_route(batch_id: str, request: Request, sim: SimDep) -> dict[str, object]:
     """One Message Batch, advanced to now."""
     return get_message_batch(sim=sim, batch_id=batch_id, results_base=_base(request))
+
+
+@router.delete("/batches/{batch_id}", dependencies=[guard("messages.batches.delete", "anthropic")])
+async def delete_batch_route(batch_id: str, sim: SimDep) -> dict[str, object]:
+    """Delete an ended Message Batch."""
+    return delete_message_batch(sim=sim, batch_id=batch_id)
 
 
 @router.post("/batches/{batch_id}/cancel", dependencies=[guard("messages.batches.cancel", "anthropic")])

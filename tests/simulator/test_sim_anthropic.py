@@ -8,6 +8,7 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from anthropic.types import Message
 from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
+from openai import OpenAI
 
 from batchgpt.simulator.message_answers import expected_message_text
 from batchgpt.simulator.testing import RunningSimulator, wait_until
@@ -233,3 +234,25 @@ def test_a_streamed_message_replays_the_answer_as_anthropics_events(
     assert kinds[:3] == ["message_start", "ping", "content_block_start"]
     assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
     assert kinds.count("content_block_delta") > 1
+
+
+def test_an_ended_batch_can_be_deleted_and_a_running_one_cannot(
+    anthropic_client: Anthropic, sim: RunningSimulator
+) -> None:
+    running = anthropic_client.messages.batches.create(requests=_requests("[sim:slow] still going"))  # type: ignore[arg-type]
+    with pytest.raises(anthropic.BadRequestError):
+        anthropic_client.messages.batches.delete(running.id)
+    ended = anthropic_client.messages.batches.create(requests=_requests("quick"))  # type: ignore[arg-type]
+    _ended(anthropic_client, ended.id)
+    deleted = anthropic_client.messages.batches.delete(ended.id)
+    assert (deleted.id, deleted.type) == (ended.id, "message_batch_deleted")
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.messages.batches.retrieve(ended.id)
+
+
+def test_a_model_is_retrieved_in_each_apis_shape(anthropic_client: Anthropic, client: OpenAI) -> None:
+    info = anthropic_client.models.retrieve(MODEL)
+    assert info.id == MODEL and info.type == "model"
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.models.retrieve("gpt-4o-mini")
+    assert client.models.retrieve("gpt-4o-mini").object == "model"
