@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anthropic
 import httpx
 import pytest
@@ -11,7 +13,8 @@ from anthropic.types.messages import MessageBatch, MessageBatchIndividualRespons
 from openai import OpenAI
 
 from batchgpt.simulator.message_answers import expected_message_text
-from batchgpt.simulator.testing import RunningSimulator, wait_until
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import RunningSimulator, run_simulator, wait_until
 
 MODEL = "claude-haiku-4-5"
 
@@ -256,3 +259,16 @@ def test_a_model_is_retrieved_in_each_apis_shape(anthropic_client: Anthropic, cl
     with pytest.raises(anthropic.NotFoundError):
         anthropic_client.models.retrieve("gpt-4o-mini")
     assert client.models.retrieve("gpt-4o-mini").object == "model"
+
+
+def test_a_restart_with_a_state_dir_keeps_message_batches_and_their_results(tmp_path: Path) -> None:
+    settings = SimulatorSettings(state_dir=tmp_path, validating_seconds=0.02, in_progress_seconds=0.1)
+    with run_simulator(settings) as first, Anthropic(base_url=first.root_url, api_key="k", max_retries=0) as client:
+        done = _ended(client, client.messages.batches.create(requests=_requests("kept")).id)  # type: ignore[arg-type]
+        before = [r.model_dump() for r in client.messages.batches.results(done.id)]
+    with run_simulator(settings) as second, Anthropic(base_url=second.root_url, api_key="k", max_retries=0) as client:
+        assert client.messages.batches.retrieve(done.id).model_dump(exclude={"results_url"}) == done.model_dump(
+            exclude={"results_url"}
+        )
+        assert [r.model_dump() for r in client.messages.batches.results(done.id)] == before
+        assert second.stats()["custom_id_submissions"] == {"req-0": 1}
