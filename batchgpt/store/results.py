@@ -48,6 +48,7 @@ def store_answers(
                     "completed_at": r.completed_at,
                     "expires_at": None,
                     "upstream_request_id": r.upstream_request_id,
+                    "answered_by": "batch",
                 }
                 for r in rows
             ],
