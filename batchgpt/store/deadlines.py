@@ -18,6 +18,8 @@ whatever is stored (:func:`store_answer`), so a fallback claimed twice (its firs
 its lease) still delivers one answer.
 
 The collator leaves out of its windows the requests :func:`left_window` names (deadline passed, or claimed).
+Once the fallback delivered, :func:`finish` drops the deadline (``fallback_owner`` stays, marking the request as
+the fallback's), so the sweep's index holds only requests still waiting.
 """
 
 from __future__ import annotations
@@ -186,10 +188,12 @@ def store_answer(engine: Engine, row: ResultRow, *, answered_by: str) -> StoredA
 
 
 def finish(engine: Engine, answer: StoredAnswer, *, now: float) -> None:
-    """The answer was delivered: move the request to its final state."""
+    """The answer was delivered: move the request to its final state and drop its deadline (the sweep's index
+    keeps only requests still waiting; ``fallback_owner`` stays, the mark of a fallback's answer)."""
     state = RequestState.COMPLETED if answer.status is ReplyStatus.COMPLETED else RequestState.FAILED
     with engine.begin() as conn:
         move_states(conn, [answer.request_id], state, now=now)
+        conn.execute(update(requests).where(requests.c.request_id == answer.request_id).values(deadline_at=None))
 
 
 def divert_late(engine: Engine, *, batch_id: str, rows: Sequence[ResultRow], now: float) -> set[str]:
@@ -242,7 +246,6 @@ def left_window(engine: Engine, request_ids: Sequence[str], *, now: float) -> se
         for part in chunks(list(request_ids)):
             query = select(requests.c.request_id).where(
                 requests.c.request_id.in_(part),
-                requests.c.deadline_at.is_not(None),
                 or_(requests.c.deadline_at <= now, requests.c.fallback_owner.is_not(None)),
             )
             left.update(r.request_id for r in conn.execute(query))

@@ -117,9 +117,10 @@ def test_a_request_in_a_running_batch_is_answered_by_flex_and_its_late_line_reco
 
 
 def test_exactly_one_answer_when_the_resolver_dies_between_its_claim_and_the_answer(
-    stack_factory: Callable[..., Stack], engine: Engine, replies: Callable[[str], int]
+    stack_factory: Callable[..., Stack], database_url: str, replies: Callable[[str], int]
 ) -> None:
     stack = stack_factory(
+        database_url=database_url,
         window_ms=8000,
         extra_env={
             "BATCHGPT_DEADLINE_FALLBACK": "sync",
@@ -128,17 +129,21 @@ def test_exactly_one_answer_when_the_resolver_dies_between_its_claim_and_the_ans
             **FAST,
         },
     )
-    with ThreadPoolExecutor(1) as pool:
-        call = pool.submit(_call, stack, "claimed then killed", "1")
-        assert wait_for(lambda: stack.procs["resolver"].exited(), timeout_s=30, what="the resolver to be killed")
-        claimed = _one(engine, select(requests.c.request_id, requests.c.fallback_owner, requests.c.state))
-        assert claimed.fallback_owner and claimed.state == "queued"
-        assert _answered_by(engine, claimed.request_id) is None  # claimed, never answered
-        stack.env.pop("BATCHGPT_TEST_CRASH_AT")
-        stack.restart("resolver")
-        request_id, _completion, _took = call.result(timeout=60)
-    assert request_id == claimed.request_id
-    assert _answered_by(engine, request_id) == "sync"
+    engine = make_engine(database_url)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(_call, stack, "claimed then killed", "1")
+            assert wait_for(lambda: stack.procs["resolver"].exited(), timeout_s=30, what="the resolver to be killed")
+            claimed = _one(engine, select(requests.c.request_id, requests.c.fallback_owner, requests.c.state))
+            assert claimed.fallback_owner and claimed.state == "queued"
+            assert _answered_by(engine, claimed.request_id) is None  # claimed, never answered
+            stack.env.pop("BATCHGPT_TEST_CRASH_AT")
+            stack.restart("resolver")
+            request_id, _completion, _took = call.result(timeout=60)
+        assert request_id == claimed.request_id
+        assert _answered_by(engine, request_id) == "sync"
+    finally:
+        engine.dispose()
     assert stack.simulator.stats()["api_calls"]["chat.completions"] == 1  # the killed resolver never called
     assert replies(request_id) == 1
 

@@ -125,15 +125,19 @@ def test_the_batch_and_the_fallback_never_both_deliver(db_engine: Engine) -> Non
     assert _claimed(db_engine, "f3", now=DEADLINE + 1000) == claimed
 
 
-def test_the_stored_answer_is_the_first_one(db_engine: Engine) -> None:
+def test_the_stored_answer_is_the_first_one_and_a_finished_fallback_stays_out_of_batches(db_engine: Engine) -> None:
     _admit(db_engine, "a")
+    assert _claimed(db_engine, "r1") == {"a"}
     first = deadlines.store_answer(db_engine, _row("a", "first"), answered_by="sync")
     again = deadlines.store_answer(db_engine, _row("a", "second"), answered_by="flex")
     assert again == first
     assert (first.body, first.answered_by, first.status) == ({"text": "first"}, "sync", ReplyStatus.COMPLETED)
     deadlines.finish(db_engine, first, now=200.0)
-    assert request_rows(db_engine)["a"]["state"] == "completed"
+    row = request_rows(db_engine)["a"]
+    assert (row["state"], row["deadline_at"], row["fallback_owner"]) == ("completed", None, "r1")
     assert _claimed(db_engine, "r2", now=DEADLINE + 1000) == set()
+    assert deadlines.left_window(db_engine, ["a"], now=0.0) == {"a"}  # a late copy on the topic is dropped
+    assert deadlines.divert_late(db_engine, batch_id="bg_1", rows=[_row("a")], now=300.0) == {"a"}
 
 
 def test_requests_past_their_deadline_or_claimed_leave_the_window(db_engine: Engine) -> None:
