@@ -3,12 +3,14 @@
 Order (each step safe to repeat after a crash; the claim's lease lapses and any resolver takes it again):
 
 1. a result already stored (an earlier owner stored it, then died) is delivered as it is: no second call;
-2. otherwise the provider's synchronous endpoint is called through the upstream edge, with the one backoff
+2. a batch line that came back late since the claim answers instead, at no cost (:func:`chosen`); it also
+   answers when the call below fails for good;
+3. otherwise the provider's synchronous endpoint is called through the upstream edge, with the one backoff
    policy on transient errors (``BATCHGPT_FALLBACK_MAX_ATTEMPTS``); ``flex`` adds ``service_tier: "flex"`` on
    the endpoints that take it (chat completions, responses), the others go ``sync``;
-3. the answer is stored unless a result exists (:func:`batchgpt.store.deadlines.store_answer`), and what is
+4. the answer is stored unless a result exists (:func:`batchgpt.store.deadlines.store_answer`), and what is
    stored is what gets delivered, so two owners of one claim still deliver one answer;
-4. the reply is produced to the caller's ``reply_to`` and awaited; then the request is moved to its final state.
+5. the reply is produced to the caller's ``reply_to`` and awaited; then the request is moved to its final state.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -25,12 +27,13 @@ from batchgpt.replies import reply_message, result_row
 from batchgpt.settings import DeadlineFallback
 from batchgpt.store import deadlines
 from batchgpt.store.deadlines import FallbackClaim, StoredAnswer
+from batchgpt.store.records import ResultRow
 from batchgpt.upstream import Backoff, UpstreamError, retry
 from resolver.context import WorkerContext
 from resolver.results import Outcome, error_envelope, error_outcome
 from schemas import Endpoint, ReplyStatus, RequestMessage, decode
 
-__all__ = ["FLEX_ENDPOINTS", "FallbackCall", "answer_claim", "error_answer", "fallback_call"]
+__all__ = ["FLEX_ENDPOINTS", "FallbackCall", "answer_claim", "chosen", "error_answer", "fallback_call"]
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,35 @@ async def _deliver(ctx: WorkerContext, request: RequestMessage, answer: StoredAn
         await ctx.publisher.send_nowait(reply, None)
 
 
+def chosen(late: ResultRow | None, outcome: Outcome | None) -> bool:
+    """Whether the late batch line answers instead of the fallback call (pure): when it came back before the call
+    was made (no cost), or when the call failed for good (the batch's own answer beats an error)."""
+    if late is None:
+        return False
+    return outcome is None or outcome.status is not ReplyStatus.COMPLETED
+
+
+async def _answer(ctx: WorkerContext, claim: FallbackClaim, request: RequestMessage) -> tuple[ResultRow, str]:
+    """The result row to store and how it was answered: the fallback call's, or the late batch line's."""
+    late = await asyncio.to_thread(deadlines.late_line, ctx.engine, claim.request_id)
+    outcome = None
+    kind = "batch"
+    if not chosen(late, None):
+        call = fallback_call(ctx.settings.deadline_fallback, request)
+        keeper = asyncio.create_task(_keep_lease(ctx, claim.request_id))
+        try:
+            outcome = await _call(ctx, call)
+        finally:
+            keeper.cancel()
+        ctx.metrics.fallbacks.labels(call.kind, outcome.status.value).inc()
+        late = await asyncio.to_thread(deadlines.late_line, ctx.engine, claim.request_id)
+        kind = call.kind
+    if late is not None and chosen(late, outcome):
+        return replace(late, tenant=claim.tenant, completed_at=time.time()), "batch"
+    assert outcome is not None
+    return result_row(claim.request_id, claim.tenant, outcome, time.time()), kind
+
+
 async def answer_claim(ctx: WorkerContext, claim: FallbackClaim) -> None:
     """Answer one claimed request through the fallback, exactly once (see the module's order of steps)."""
     ctx.metrics.fallback_claims.inc()
@@ -131,21 +163,14 @@ async def answer_claim(ctx: WorkerContext, claim: FallbackClaim) -> None:
     request = decode(RequestMessage, claim.request_json)
     stored = await asyncio.to_thread(deadlines.stored_answer, ctx.engine, claim.request_id)
     if stored is None:
-        call = fallback_call(ctx.settings.deadline_fallback, request)
-        keeper = asyncio.create_task(_keep_lease(ctx, claim.request_id))
-        try:
-            outcome = await _call(ctx, call)
-        finally:
-            keeper.cancel()
-        row = result_row(claim.request_id, claim.tenant, outcome, time.time())
-        stored = await asyncio.to_thread(deadlines.store_answer, ctx.engine, row, answered_by=call.kind)
-        ctx.metrics.fallbacks.labels(call.kind, outcome.status.value).inc()
+        row, kind = await _answer(ctx, claim, request)
+        stored = await asyncio.to_thread(deadlines.store_answer, ctx.engine, row, answered_by=kind)
         logger.info(
             "deadline passed; answered by the fallback",
             extra={
                 "request_id": claim.request_id,
-                "kind": call.kind,
-                "status_code": outcome.status_code,
+                "answered_by": stored.answered_by,
+                "status_code": stored.status_code,
                 "late_s": round(time.time() - claim.deadline_at, 3),
             },
         )

@@ -5,8 +5,9 @@ message in ``fallback_request``. Two writers race for its answer, and each takes
 UPDATE of the request row, so that only one of them ever delivers:
 
 * the **fallback** (the resolver's deadline sweep) claims it with :func:`claim_due`: ``fallback_owner`` set,
-  only while the deadline has passed, the request is not finished, no result exists, the deadline is still
-  armed (``deadline_at`` not NULL) and no live fallback lease holds it;
+  only while the deadline has passed and is still armed (``deadline_at`` not NULL), the request is not
+  finished, and it is either unclaimed with no result or claimed under a lapsed lease (a claimant that died
+  after storing its answer left it undelivered: the next one delivers the stored answer);
 * the **batch** (the reply sink, before it produces a chunk's replies) disarms it with :func:`divert_late`:
   ``deadline_at`` set to NULL, only while no fallback claimed it. The lines of claimed requests are *late*:
   recorded in ``late_lines`` (member outcome ``late``), never delivered.
@@ -45,6 +46,7 @@ __all__ = [
     "claim_due",
     "divert_late",
     "finish",
+    "late_line",
     "left_window",
     "renew",
     "store_answer",
@@ -80,14 +82,20 @@ class StoredAnswer:
 
 
 def _claimable(now: float) -> Any:
-    """Deadline passed and armed, request unfinished and unanswered, no live fallback lease."""
+    """Deadline passed and armed, request unfinished, and either never claimed and unanswered, or claimed under a
+    lapsed lease (its owner died, perhaps after storing the answer it had yet to deliver)."""
     return and_(
         requests.c.deadline_at.is_not(None),
         requests.c.deadline_at <= now,
         requests.c.fallback_request.is_not(None),
         requests.c.state.in_(_OPEN),
-        or_(requests.c.fallback_owner.is_(None), requests.c.fallback_expires_at < now),
-        ~exists().where(results.c.request_id == requests.c.request_id),
+        or_(
+            and_(
+                requests.c.fallback_owner.is_(None),
+                ~exists().where(results.c.request_id == requests.c.request_id),
+            ),
+            requests.c.fallback_expires_at < now,
+        ),
     )
 
 
@@ -237,6 +245,28 @@ def divert_late(engine: Engine, *, batch_id: str, rows: Sequence[ResultRow], now
         )
         members.set_outcome(conn, batch_id=batch_id, request_ids=sorted(late), outcome=LATE)
     return late
+
+
+def late_line(engine: Engine, request_id: str) -> ResultRow | None:
+    """The batch line recorded late for ``request_id`` (the newest), if one came back."""
+    query = (
+        select(
+            late_lines.c.status,
+            late_lines.c.status_code,
+            late_lines.c.body,
+            late_lines.c.upstream_request_id,
+            late_lines.c.recorded_at,
+        )
+        .where(late_lines.c.request_id == request_id)
+        .order_by(late_lines.c.recorded_at.desc())
+    )
+    with engine.connect() as conn:
+        found = conn.execute(query).first()
+    if found is None:
+        return None
+    return ResultRow(
+        request_id, None, found.status, int(found.status_code), found.body, found.recorded_at, found.upstream_request_id
+    )
 
 
 def left_window(engine: Engine, request_ids: Sequence[str], *, now: float) -> set[str]:

@@ -96,11 +96,11 @@ def test_a_request_in_a_running_batch_is_answered_by_flex_and_its_late_line_reco
 ) -> None:
     stack = stack_factory(
         window_ms=200,
-        simulator_flags={"in_progress_seconds": 5},
+        simulator_flags={"in_progress_seconds": 8},
         extra_env={"BATCHGPT_DEADLINE_FALLBACK": "flex", **FAST},
     )
     request_id, completion, took = _call(stack, "submitted past its deadline", "2")
-    assert 2 <= took < 5  # before the batch ends
+    assert 2 <= took < 8  # before the batch ends
     assert completion.service_tier == "flex"  # answered at batch price
     assert _answered_by(engine, request_id) == "flex"
     late = wait_for(

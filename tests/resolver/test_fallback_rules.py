@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from batchgpt.settings import SettingsError, load_settings
+from batchgpt.store.records import ResultRow
 from batchgpt.upstream import UpstreamRejected, UpstreamTransient
 from ingress.settings import IngressSettings
-from resolver.fallback import error_answer, fallback_call
+from resolver.fallback import chosen, error_answer, fallback_call
+from resolver.results import Outcome
 from resolver.settings import ResolverSettings
 from schemas import Endpoint, ReplyStatus, RequestMessage
 
@@ -41,6 +43,14 @@ def test_a_failed_call_answers_the_providers_error_or_503_when_it_was_never_reac
     assert bare.status_code == 404 and bare.body["error"]["code"] == "not_found"
     down = error_answer(UpstreamTransient("sync: connection error"))
     assert down.status_code == 503 and down.body["error"]["code"] == "upstream_unavailable"
+
+
+def test_a_late_batch_line_answers_before_the_call_or_instead_of_its_error() -> None:
+    late = ResultRow("req_1", None, "completed", 200, "{}", 1.0)
+    assert not chosen(None, None)
+    assert chosen(late, None)  # it came back before the call: no call at all
+    assert not chosen(late, Outcome(ReplyStatus.COMPLETED, 200, {}))  # the call answered (the line stays late)
+    assert chosen(late, error_answer(UpstreamTransient("sync: HTTP 429", status=429)))
 
 
 @pytest.mark.parametrize("settings", [IngressSettings, ResolverSettings])

@@ -92,6 +92,14 @@ def test_a_claim_whose_owner_died_is_taken_again_after_its_lease(db_engine: Engi
     assert deadlines.renew(db_engine, request_id="a", owner="r2", now=DEADLINE + 33, lease_s=30)
 
 
+def test_an_answer_stored_but_not_delivered_is_delivered_by_the_next_claimant(db_engine: Engine) -> None:
+    _admit(db_engine, "a")
+    assert _claimed(db_engine, "dead", now=DEADLINE + 1) == {"a"}
+    stored = deadlines.store_answer(db_engine, _row("a", "stored"), answered_by="sync")  # then it died
+    assert _claimed(db_engine, "r2", now=DEADLINE + 32) == {"a"}
+    assert deadlines.stored_answer(db_engine, "a") == stored
+
+
 def test_concurrent_resolvers_claim_each_request_once(db_engine: Engine) -> None:
     ids = [f"r{i:02d}" for i in range(30)]
     _admit(db_engine, *ids)
@@ -121,6 +129,9 @@ def test_the_batch_and_the_fallback_never_both_deliver(db_engine: Engine) -> Non
     with db_engine.connect() as conn:
         recorded = {r.request_id for r in conn.execute(select(late_lines.c.request_id))}
     assert recorded == late
+    for rid in late:
+        line = deadlines.late_line(db_engine, rid)
+        assert line is not None and (line.request_id, line.status_code, line.body) == (rid, 200, _row(rid).body)
     # once the fallbacks' leases lapse only their own claims are taken again: the batch's are disarmed for good
     assert _claimed(db_engine, "f3", now=DEADLINE + 1000) == claimed
 
@@ -138,6 +149,7 @@ def test_the_stored_answer_is_the_first_one_and_a_finished_fallback_stays_out_of
     assert _claimed(db_engine, "r2", now=DEADLINE + 1000) == set()
     assert deadlines.left_window(db_engine, ["a"], now=0.0) == {"a"}  # a late copy on the topic is dropped
     assert deadlines.divert_late(db_engine, batch_id="bg_1", rows=[_row("a")], now=300.0) == {"a"}
+    assert deadlines.late_line(db_engine, "b") is None
 
 
 def test_requests_past_their_deadline_or_claimed_leave_the_window(db_engine: Engine) -> None:
