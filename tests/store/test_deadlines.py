@@ -11,12 +11,12 @@ from typing import TypeVar
 from sqlalchemy import Engine, select
 
 from batchgpt.store import deadlines
-from batchgpt.store.admission import ADMITTED, Admission, admit_group
 from batchgpt.store.records import ResultRow
 from batchgpt.store.tables import late_lines
-from schemas import RequestMessage, encode
+from schemas import RequestMessage
 from schemas.status import ReplyStatus
 from tests.collator.harness import request_rows
+from tests.store.deadline_rows import admit_with_deadline
 
 T = TypeVar("T")
 
@@ -25,26 +25,10 @@ DEADLINE = 100.0
 
 def _admit(engine: Engine, *request_ids: str, deadline_at: float | None = DEADLINE) -> None:
     """Record ``request_ids`` as the ingress does for calls with a deadline (received at 1.0)."""
-    items = [
-        Admission(
-            request_id=rid,
-            tenant="default",
-            endpoint="/v1/chat/completions",
-            model="m",
-            fingerprint=f"fp-{rid}",
-            idempotency_key=None,
-            received_at=1.0,
-            since=0.0,
-            serve_stored=False,
-            may_reuse=False,
-            deadline_at=deadline_at,
-            fallback_request=encode(
-                RequestMessage(request_id=rid, body={"model": "m", "messages": []}, received_at=1.0)
-            ).decode(),
-        )
-        for rid in request_ids
+    messages = [
+        RequestMessage(request_id=rid, body={"model": "m", "messages": []}, received_at=1.0) for rid in request_ids
     ]
-    assert admit_group(engine, items) == [ADMITTED] * len(items)
+    admit_with_deadline(engine, messages, deadline_at=deadline_at)
 
 
 def _row(request_id: str, text: str = "batch") -> ResultRow:
