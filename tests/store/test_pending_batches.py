@@ -36,9 +36,7 @@ def test_reserve_writes_pending_batches_with_members_in_line_order(db_engine: En
     loaded = batches.load_pending(db_engine, plans[0].batch_id)
     assert loaded is not None and [r.request_id for r in loaded.requests] == ["a", "b"]
     assert members.existing_members(db_engine, [("a", 0), ("c", 0), ("a", 1), ("z", 0)]) == {
-        ("a", 0): (plans[0].batch_id, "pending"),
-        ("c", 0): (plans[1].batch_id, "pending"),
-    }
+        ("a", 0): (plans[0].batch_id, "pending"), ("c", 0): (plans[1].batch_id, "pending")}
 
 
 def test_a_request_can_never_be_reserved_in_two_batches(db_engine: Engine) -> None:
@@ -64,88 +62,37 @@ def test_leases_keep_other_workers_off_until_they_expire(db_engine: Engine) -> N
 
 def test_mark_submitted_records_upstream_and_moves_requests_to_submitted(db_engine: Engine) -> None:
     with db_engine.begin() as conn:  # ingress's row for "a"; "b" came from a direct producer
-        conn.execute(
-            insert(requests).values(
-                request_id="a",
-                tenant="default",
-                endpoint="/v1/chat/completions",
-                model="gpt-4o-mini",
-                state="queued",
-                received_at=1.0,
-                updated_at=1.0,
-            )
-        )
+        conn.execute(insert(requests).values(request_id="a", tenant="default", endpoint="/v1/chat/completions",
+                                             model="gpt-4o-mini", state="queued", received_at=1.0, updated_at=1.0))
     [plan] = _plans("a", "b")
     batches.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = batches.load_pending(db_engine, plan.batch_id)
     assert pending is not None
-    assert (
-        batches.mark_submitted(
-            db_engine,
-            pending,
-            upstream_batch_id="batch_1",
-            input_file_id="file-1",
-            status=BatchStatus.VALIDATING,
-            attempts=1,
-            now=20.0,
-        )
-        is True
-    )
+    assert batches.mark_submitted(db_engine, pending, upstream_batch_id="batch_1", input_file_id="file-1",
+                                  status=BatchStatus.VALIDATING, attempts=1, now=20.0) is True
     [row] = batch_rows(db_engine)
     assert (row["status"], row["upstream_batch_id"], row["input_file_id"], row["lease_owner"]) == (
-        "validating",
-        "batch_1",
-        "file-1",
-        None,
-    )
+        "validating", "batch_1", "file-1", None)
     assert row["submitted_at"] == 20.0 and row["resolved_at"] is None
     states = request_rows(db_engine)
     assert {k: (v["state"], v["batch_id"]) for k, v in states.items()} == {
-        "a": ("submitted", plan.batch_id),
-        "b": ("submitted", plan.batch_id),
-    }
+        "a": ("submitted", plan.batch_id), "b": ("submitted", plan.batch_id)}
     assert states["b"]["model"] == "gpt-4o-mini" and states["b"]["tenant"] == "default"
     assert batches.load_pending(db_engine, plan.batch_id) is None
-    assert (
-        batches.mark_submitted(
-            db_engine,
-            pending,
-            upstream_batch_id="batch_2",
-            input_file_id="file-2",
-            status=BatchStatus.VALIDATING,
-            attempts=1,
-            now=21.0,
-        )
-        is False
-    )
+    assert batches.mark_submitted(db_engine, pending, upstream_batch_id="batch_2", input_file_id="file-2",
+                                  status=BatchStatus.VALIDATING, attempts=1, now=21.0) is False
 
 
 def test_mark_submitted_never_moves_a_finished_request(db_engine: Engine) -> None:
     with db_engine.begin() as conn:
-        conn.execute(
-            insert(requests).values(
-                request_id="a",
-                tenant="default",
-                endpoint="/v1/chat/completions",
-                model="gpt-4o-mini",
-                state="completed",
-                received_at=1.0,
-                updated_at=1.0,
-            )
-        )
+        conn.execute(insert(requests).values(request_id="a", tenant="default", endpoint="/v1/chat/completions",
+                                             model="gpt-4o-mini", state="completed", received_at=1.0, updated_at=1.0))
     [plan] = _plans("a")
     batches.reserve(db_engine, [plan], owner="w1", now=10.0, lease_s=10)
     pending = batches.load_pending(db_engine, plan.batch_id)
     assert pending is not None
-    batches.mark_submitted(
-        db_engine,
-        pending,
-        upstream_batch_id="batch_1",
-        input_file_id="file-1",
-        status=BatchStatus.VALIDATING,
-        attempts=1,
-        now=20.0,
-    )
+    batches.mark_submitted(db_engine, pending, upstream_batch_id="batch_1", input_file_id="file-1",
+                           status=BatchStatus.VALIDATING, attempts=1, now=20.0)
     assert request_rows(db_engine)["a"]["state"] == "completed"
 
 
@@ -155,15 +102,8 @@ def test_a_pending_batch_cannot_be_recorded_as_pending_again(db_engine: Engine) 
     pending = batches.load_pending(db_engine, plan.batch_id)
     assert pending is not None
     with pytest.raises(ValueError):
-        batches.mark_submitted(
-            db_engine,
-            pending,
-            upstream_batch_id="batch_1",
-            input_file_id=None,
-            status=BatchStatus.PENDING,
-            attempts=1,
-            now=20.0,
-        )
+        batches.mark_submitted(db_engine, pending, upstream_batch_id="batch_1", input_file_id=None,
+                               status=BatchStatus.PENDING, attempts=1, now=20.0)
 
 
 def test_a_submission_give_up_records_the_error_and_leaves_answering_to_the_resolver(db_engine: Engine) -> None:

@@ -12,13 +12,8 @@ from schemas.transitions import (
     request_sources,
 )
 
-Q, S, P, C, F = (
-    RequestState.QUEUED,
-    RequestState.SUBMITTED,
-    RequestState.IN_PROGRESS,
-    RequestState.COMPLETED,
-    RequestState.FAILED,
-)
+Q, S, P, C, F = (RequestState.QUEUED, RequestState.SUBMITTED, RequestState.IN_PROGRESS, RequestState.COMPLETED,
+                 RequestState.FAILED)
 
 
 def test_every_state_and_status_has_a_row() -> None:
@@ -58,6 +53,5 @@ def test_batches_never_go_back_to_pending_and_terminal_statuses_only_repeat() ->
 
 def test_batch_sources() -> None:
     assert batch_sources(BatchStatus.PENDING) == ()
-    assert batch_sources(BatchStatus.CANCELLED) == tuple(
-        sorted(s.value for s in BatchStatus if not s.is_terminal or s is BatchStatus.CANCELLED)
-    )
+    assert batch_sources(BatchStatus.CANCELLED) == tuple(sorted(
+        s.value for s in BatchStatus if not s.is_terminal or s is BatchStatus.CANCELLED))
