@@ -11,10 +11,12 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from batchgpt.store import deadlines
+from batchgpt.store.records import ResultRow
 from batchgpt.store.tables import late_lines, results
 from resolver.app import running_resolver
+from tests.collator.harness import request_rows
 from tests.resolver.collator_role import make_request
-from tests.resolver.rig import ResolverRig
+from tests.resolver.rig import ResolverRig, wait_until
 from tests.store.deadline_rows import admit_with_deadline
 
 
@@ -66,3 +68,23 @@ async def test_a_batch_line_whose_request_the_fallback_claimed_is_recorded_late_
     assert json.loads(late.body)["object"] == "chat.completion"
     assert _answered_by(rig) == {other.request_id: "batch"}
     assert deadlines.claim_due(rig.engine, owner="r2", now=time.time() + 7200, lease_s=5, limit=10) == []
+
+
+async def test_an_answer_a_dead_claimant_stored_is_delivered_without_a_second_call(
+    rig: ResolverRig, unique_id: str
+) -> None:
+    request = make_request(f"st-{unique_id}", "stored before the crash")
+    admit_with_deadline(rig.engine, [request], deadline_at=time.time() - 1)
+    [claim] = deadlines.claim_due(rig.engine, owner="dead", now=time.time(), lease_s=0.5, limit=1)
+    stored = deadlines.store_answer(
+        rig.engine,
+        ResultRow(claim.request_id, "default", "completed", 200, json.dumps({"object": "chat.completion"}), 1.0),
+        answered_by="flex",
+    )  # ... and the claimant died before delivering it
+    settings = rig.settings.model_copy(update={"deadline_fallback": "sync", "deadline_scan_seconds": 0.05})
+    async with running_resolver(settings):
+        [reply] = await rig.wait_replies(1, "the stored answer delivered")
+        await wait_until(lambda: request_rows(rig.engine)[request.request_id]["state"] == "completed")
+    assert (reply.request_id, reply.body) == (request.request_id, stored.body)
+    assert _answered_by(rig) == {request.request_id: "flex"}
+    assert "chat.completions" not in rig.sim.stats()["api_calls"]  # the answer was there: no call
