@@ -8,6 +8,9 @@ through :func:`batchgpt.store.results.store_answers`.
 
 * A reply whose own ``reply_to`` Kafka cannot take (unknown topic or partition) is sent to the
   default replies topic instead, so one bad destination never blocks a batch.
+* With ``divert_late``, each chunk's answers first go through
+  :func:`batchgpt.store.deadlines.divert_late`: the deadlines of their requests are disarmed, and the lines
+  of requests a deadline fallback already claimed are recorded as late instead of delivered.
 * Chunks are pipelined: while chunk N waits for its acknowledgements and its database write, later
   chunks are already being produced (at most ``chunks_in_flight``, so replies run ahead of the slower
   database writes; those stay in order, one at a time).
@@ -34,13 +37,14 @@ from confluent_kafka import KafkaException, Message
 from sqlalchemy import Engine
 
 from batchgpt.kafka import AsyncProducer
+from batchgpt.store.deadlines import LATE, divert_late
 from batchgpt.store.members import member_requests
 from batchgpt.store.records import BatchRow, MemberRow, ResultRow
 from batchgpt.store.results import store_answers
 from batchgpt.usage import usage_of
-from schemas import ReplyMessage, ReplyStatus, RequestMessage, RequestState, TopicNames, decode, encode
+from schemas import ReplyMessage, ReplyStatus, ReplyTo, RequestMessage, RequestState, TopicNames, decode, encode
 
-__all__ = ["RESUBMIT", "Answer", "ReplyPublisher", "ReplySink", "Resubmit", "Verdict"]
+__all__ = ["RESUBMIT", "Answer", "ReplyPublisher", "ReplySink", "Resubmit", "Verdict", "reply_message", "result_row"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,23 @@ async def _nothing() -> None:
     return None
 
 
+def reply_message(
+    request_id: str, tenant: str | None, answer: Answer, *, batch: BatchRow | None = None
+) -> ReplyMessage:
+    """The reply carrying ``answer`` (``batch``: the batch whose line produced it; None for a deadline fallback)."""
+    return ReplyMessage(
+        request_id=request_id,
+        status=answer.status,
+        status_code=answer.status_code,
+        body=answer.body,
+        batch_id=batch.id if batch is not None else None,
+        upstream_batch_id=batch.upstream_batch_id if batch is not None else None,
+        completed_at=time.time(),
+        tenant=tenant,
+        upstream_request_id=answer.upstream_request_id,
+    )
+
+
 class ReplyPublisher:
     """Produces replies to each caller's ``reply_to`` and resubmissions, through the process's one producer."""
 
@@ -85,20 +106,17 @@ class ReplyPublisher:
     ) -> asyncio.Future[Message]:
         """Queue the member's reply (key = request id) to its reply topic/partition, or to the default replies
         topic (``default_topic``, or no ``reply_to``); the future resolves on delivery."""
-        reply = ReplyMessage(
-            request_id=member.request_id,
-            status=answer.status,
-            status_code=answer.status_code,
-            body=answer.body,
-            batch_id=batch.id,
-            upstream_batch_id=batch.upstream_batch_id,
-            completed_at=time.time(),
-            tenant=member.tenant,
-            upstream_request_id=answer.upstream_request_id,
-        )
+        reply = reply_message(member.request_id, member.tenant, answer, batch=batch)
         topic = self.topics.replies if default_topic else (member.reply_topic or self.topics.replies)
         partition = member.reply_partition if member.reply_topic and not default_topic else None
         return self._producer.produce_nowait(topic, encode(reply), key=member.request_id, partition=partition)
+
+    def send_nowait(self, reply: ReplyMessage, reply_to: ReplyTo | None) -> asyncio.Future[Message]:
+        """Queue a reply answered outside a batch (the deadline fallback's) to ``reply_to`` (None: the default
+        replies topic)."""
+        topic = reply_to.topic if reply_to is not None else self.topics.replies
+        partition = reply_to.partition if reply_to is not None else None
+        return self._producer.produce_nowait(topic, encode(reply), key=reply.request_id, partition=partition)
 
     def resubmit_nowait(self, member: MemberRow, request_json: str) -> asyncio.Future[Message]:
         """Queue the member's request (its stored JSON) again with ``attempt + 1`` on the requests topic."""
@@ -107,12 +125,29 @@ class ReplyPublisher:
         return self._producer.produce_nowait(self.topics.requests, encode(again), key=member.request_id)
 
 
+def result_row(request_id: str, tenant: str | None, answer: Answer, now: float, endpoint: str | None) -> ResultRow:
+    """The ``results`` row of a request's answer, with the tokens its body's ``usage`` reported (for ``endpoint``)."""
+    used = usage_of(endpoint, answer.body) if endpoint and answer.status is ReplyStatus.COMPLETED else None
+    return ResultRow(
+        request_id,
+        tenant,
+        answer.status.value,
+        answer.status_code,
+        json.dumps(answer.body),
+        now,
+        answer.upstream_request_id,
+        input_tokens=used.input_tokens if used is not None else None,
+        output_tokens=used.output_tokens if used is not None else None,
+    )
+
+
 class ReplySink:
     """Buffers verdicts for one batch and settles them chunk by chunk; ``close()`` waits for all of them.
 
     ``keep_lease`` is awaited after every stored chunk and at least every ``keep_lease_every_s`` while
     verdicts are added (it raises when the caller lost its lease on the batch); ``on_delivered(n)`` and
-    ``on_stored(outcome, n)`` report progress (crash-test hook, metrics).
+    ``on_stored(outcome, n)`` report progress (crash-test hook, metrics); ``divert_late``: a deadline fallback is
+    on, so lines whose request the fallback claimed are recorded (outcome ``late``), never delivered.
     """
 
     def __init__(
@@ -127,6 +162,7 @@ class ReplySink:
         keep_lease_every_s: float = float("inf"),
         on_delivered: Callable[[int], None] = lambda _n: None,
         on_stored: Callable[[str, int], None] = lambda _outcome, _n: None,
+        divert_late: bool = False,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -137,12 +173,14 @@ class ReplySink:
         self._keep_lease_every_s = keep_lease_every_s
         self._on_delivered = on_delivered
         self._on_stored = on_stored
+        self._divert_late = divert_late
         self._buffer: list[tuple[MemberRow, Verdict]] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()
         self._store_lock = asyncio.Lock()
         self._last_renew = time.monotonic()
         self.answered = 0
         self.resubmitted = 0
+        self.late = 0
 
     async def add(self, member: MemberRow, verdict: Verdict) -> None:
         """Queue one member's verdict; send the chunk when it is full."""
@@ -155,6 +193,8 @@ class ReplySink:
     async def flush(self) -> None:
         """Produce the buffered verdicts now; their settling continues in the background."""
         items, self._buffer = self._buffer, []
+        if items and self._divert_late:
+            items = await self._without_late(items)
         if not items:
             return
         batch = self._batch
@@ -171,6 +211,21 @@ class ReplySink:
         self._in_flight.append(asyncio.create_task(self._settle(items, futures)))
         while len(self._in_flight) >= self._chunks_in_flight:
             await self._in_flight.popleft()
+
+    async def _without_late(self, items: list[tuple[MemberRow, Verdict]]) -> list[tuple[MemberRow, Verdict]]:
+        """Record the late lines among ``items`` (a fallback answered their requests); the others."""
+        now = time.time()
+        endpoint = self._batch.endpoint
+        rows = [result_row(m.request_id, m.tenant, v, now, endpoint) for m, v in items if not isinstance(v, Resubmit)]
+        if not rows:
+            return items
+        late = await asyncio.to_thread(divert_late, self._engine, batch_id=self._batch.id, rows=rows, now=now)
+        if not late:
+            return items
+        self.late += len(late)
+        self._on_stored(LATE, len(late))
+        logger.info("late batch lines recorded, not delivered", extra={"batch_id": self._batch.id, "lines": len(late)})
+        return [(m, v) for m, v in items if m.request_id not in late]
 
     async def close(self) -> None:
         """Send what is buffered and wait until every chunk is delivered and stored."""
@@ -227,7 +282,7 @@ class ReplySink:
         answers = [(m, v) for m, v in items if not isinstance(v, Resubmit)]
         self._on_delivered(len(answers))
         now = time.time()
-        rows = [_result_row(m, v, now, batch.endpoint) for m, v in answers]
+        rows = [result_row(m.request_id, m.tenant, v, now, batch.endpoint) for m, v in answers]
         completed = [m.request_id for m, v in answers if v.status is ReplyStatus.COMPLETED]
         failed = [m.request_id for m, v in answers if v.status is not ReplyStatus.COMPLETED]
         resubmitted = [m.request_id for m, v in items if isinstance(v, Resubmit)]
@@ -254,19 +309,3 @@ class ReplySink:
                 self._on_stored(name, len(ids))
         self.answered += len(answers)
         self.resubmitted += len(resubmitted)
-
-
-def _result_row(member: MemberRow, answer: Answer, now: float, endpoint: str) -> ResultRow:
-    """The ``results`` row of a delivered answer, with the tokens its body's ``usage`` reported."""
-    used = usage_of(endpoint, answer.body) if answer.status is ReplyStatus.COMPLETED else None
-    return ResultRow(
-        member.request_id,
-        member.tenant,
-        answer.status.value,
-        answer.status_code,
-        json.dumps(answer.body),
-        now,
-        answer.upstream_request_id,
-        input_tokens=used.input_tokens if used is not None else None,
-        output_tokens=used.output_tokens if used is not None else None,
-    )

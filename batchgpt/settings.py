@@ -22,6 +22,8 @@ from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
 __all__ = [
     "AnthropicSettings",
     "DatabaseSettings",
+    "DeadlineFallback",
+    "DeadlineSettings",
     "KafkaSettings",
     "LoggingSettings",
     "MetricsSettings",
@@ -254,7 +256,33 @@ class PricingSettings(_Base):
         return load_price_table(self.prices_file) if self.prices_file is not None else DEFAULT_PRICES
 
 
-class WorkerSettings(KafkaSettings, DatabaseSettings, UpstreamSettings, LoggingSettings, MetricsSettings):
+DeadlineFallback = Literal["none", "sync", "flex"]
+"""How a call is answered once its ``Batchgpt-Deadline`` passed before its batch answered it."""
+
+
+class DeadlineSettings(_Base):
+    """``BATCHGPT_DEADLINE_FALLBACK``: ``none`` (keep waiting), ``sync`` (full price) or ``flex`` (batch price).
+
+    The ingress records a call's deadline only when a fallback is on; the collator leaves such a request out of
+    its windows once the deadline passed; the resolver answers it through the fallback.
+    """
+
+    deadline_fallback: DeadlineFallback = Field(default="none", validation_alias=env_var("BATCHGPT_DEADLINE_FALLBACK"))
+
+    @field_validator("deadline_fallback", mode="before")
+    @classmethod
+    def _lower_fallback(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def deadlines_on(self) -> bool:
+        """Whether ``Batchgpt-Deadline`` has any effect."""
+        return self.deadline_fallback != "none"
+
+
+class WorkerSettings(
+    KafkaSettings, DatabaseSettings, UpstreamSettings, LoggingSettings, MetricsSettings, DeadlineSettings
+):
     """The pieces every service that works with the provider takes (collator, resolver): the broker, the
     database, the upstream, logging and a metrics port. :func:`batchgpt.boot.run_worker` starts such a service."""
 

@@ -87,6 +87,7 @@ class Collator:
                 max_batch_inputs=settings.max_batch_embedding_inputs,
                 lease_s=settings.lease_seconds,
                 submit_concurrency=settings.submit_concurrency,
+                deadlines=settings.deadlines_on,
             ),
             owner=owner,
             crash_hook=crash_hook,

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from batchgpt.upstream.bodies import STRIPPED_FIELDS, upstream_body
 from schemas.messages import RequestMessage
 
 __all__ = ["STRIPPED_FIELDS", "jsonl_line", "upstream_body"]
-
-STRIPPED_FIELDS: frozenset[str] = frozenset({"stream", "stream_options"})
-"""Body fields the Batch API refuses (a batch cannot stream); everything else passes through unchanged."""
-
-
-def upstream_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The request body as it goes upstream: unchanged except that streaming fields are removed."""
-    return {key: value for key, value in body.items() if key not in STRIPPED_FIELDS}
 
 
 def jsonl_line(request: RequestMessage) -> bytes:

@@ -31,6 +31,11 @@ class CollatorMetrics:
         self.duplicates = Counter(
             "batchgpt_collator_duplicates", "Requests skipped because they were already in a batch.", registry=r
         )
+        self.left_window = Counter(
+            "batchgpt_collator_left_window",
+            "Requests left out of a window: their deadline passed (the resolver's fallback answers them).",
+            registry=r,
+        )
         self.dead_letters = Counter(
             "batchgpt_collator_dead_letters", "Messages sent to the dead-letter topic.", ["reason"], registry=r
         )

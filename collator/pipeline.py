@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from batchgpt.kafka import DeliveryError
-from batchgpt.store import batches, leases, members
+from batchgpt.store import batches, deadlines, leases, members
 from batchgpt.store.errors import ReservationConflict
 from batchgpt.store.records import PendingBatch
 from batchgpt.upstream import Backoff, UpstreamError, UpstreamRejected, retry
@@ -72,6 +72,8 @@ class Limits:
     submit_concurrency: int = 4
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 30.0
+    deadlines: bool = False
+    """A deadline fallback is on: requests past their deadline (or claimed by the fallback) leave the window."""
 
 
 def _die() -> None:
@@ -187,6 +189,7 @@ class WindowProcessor:
                 "db.existing_members", functools.partial(self._db, members.existing_members, self._engine, keys)
             )
             fresh = [r for r in requests if (r.request_id, r.attempt) not in existing]
+            fresh = await self._within_deadline(fresh)
             limits = self._limits
             plan = plan_window(
                 fresh,
@@ -219,6 +222,18 @@ class WindowProcessor:
                     batch_id=p.batch_id, tenant=p.tenant, endpoint=p.endpoint, model=p.model, created_at=now,
                     submit_attempts=1, requests=p.members, content=p.content)
             return [p.batch_id for p in plan.batches] + sorted(pending_existing)
+
+    async def _within_deadline(self, requests: list[RequestMessage]) -> list[RequestMessage]:
+        """``requests`` but those whose deadline passed or whose fallback was claimed (the resolver answers them)."""
+        if not self._limits.deadlines or not requests:
+            return requests
+        ids = [r.request_id for r in requests]
+        left = await self._retrying("db.left_window", functools.partial(
+            self._db, deadlines.left_window, self._engine, ids, now=self._clock()))
+        if left:
+            self._metrics.left_window.inc(len(left))
+            logger.info("requests past their deadline left the window", extra={"requests": len(left)})
+        return [r for r in requests if r.request_id not in left]
 
     async def drive(self, batch_id: str) -> None:
         """Submit one pending batch if we can claim it, and record the outcome."""

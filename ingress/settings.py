@@ -9,6 +9,7 @@ from pydantic_settings import NoDecode
 
 from batchgpt.settings import (
     DatabaseSettings,
+    DeadlineSettings,
     KafkaSettings,
     LoggingSettings,
     OpenAISettings,
@@ -20,7 +21,9 @@ from ingress.admission.cache_policy import CacheMode
 __all__ = ["IngressSettings"]
 
 
-class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings, PricingSettings):
+class IngressSettings(
+    KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings, PricingSettings, DeadlineSettings
+):
     """Everything ``batch-gpt ingress`` reads from the environment (the upstream only for ``GET /v1/models``)."""
 
     host: str = Field(default="127.0.0.1", validation_alias=env_var("BATCHGPT_HOST"))

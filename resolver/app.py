@@ -28,6 +28,7 @@ from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Upstream, make_upstream, make_upstreams
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
+from resolver.deadlines import run_deadline_sweep
 from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
@@ -89,6 +90,7 @@ async def run(
     )
     wake = asyncio.Event()
     wakeups = asyncio.create_task(consume_wakeups(settings, wake, stop), name="resolver-wakeups")
+    sweep = asyncio.create_task(run_deadline_sweep(ctx, stop), name="resolver-deadlines")
     logger.info("resolver started", extra={"owner": owner, "poll_interval_s": settings.poll_interval_seconds})
     try:
         await run_worker(ctx, wake, stop)
@@ -96,6 +98,8 @@ async def run(
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(wakeups, timeout=10)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sweep, timeout=15)
         await asyncio.to_thread(producer.stop, 10.0)
         for provider_upstream in (ctx.upstream, *ctx.upstreams.values()):
             await provider_upstream.close()

@@ -1,4 +1,5 @@
-"""Test hook for crash tests: ``BATCHGPT_TEST_CRASH_AT=mid_fanout:N`` SIGKILLs the process after N replies."""
+"""Test hook for crash tests: ``BATCHGPT_TEST_CRASH_AT=mid_fanout:N`` SIGKILLs the process after N replies;
+``fallback_claimed`` right after it claimed a deadline fallback (before the upstream call and the answer)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ class CrashHook:
 
     def __init__(self, spec: str | None) -> None:
         self._after: int | None = None
-        if spec:
+        self._at_fallback_claim = spec == "fallback_claimed"
+        if spec and not self._at_fallback_claim:
             point, _, count = spec.partition(":")
             if point != "mid_fanout" or not count.isdigit():
-                raise ValueError(f"unknown crash point {spec!r}; expected mid_fanout:N")
+                raise ValueError(f"unknown crash point {spec!r}; expected mid_fanout:N or fallback_claimed")
             self._after = int(count)
         self._delivered = 0
 
@@ -30,4 +32,10 @@ class CrashHook:
         self._delivered += count
         if self._delivered >= self._after:
             logger.warning("test crash hook: killing the resolver mid fan-out", extra={"delivered": self._delivered})
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def fallback_claimed(self) -> None:
+        """SIGKILL the process when the hook is set to ``fallback_claimed``."""
+        if self._at_fallback_claim:
+            logger.warning("test crash hook: killing the resolver after a fallback claim")
             os.kill(os.getpid(), signal.SIGKILL)

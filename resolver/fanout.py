@@ -107,6 +107,7 @@ def _sink(ctx: WorkerContext, batch: BatchRow) -> ReplySink:
         keep_lease_every_s=settings.lease_seconds / 3,
         on_delivered=ctx.crash.replies_delivered,
         on_stored=stored,
+        divert_late=settings.deadlines_on,
     )
 
 

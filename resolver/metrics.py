@@ -26,7 +26,7 @@ class ResolverMetrics:
         )
         self.lines = Counter(
             "batchgpt_resolver_lines",
-            "Batch lines handled, by outcome (completed, failed, resubmitted).",
+            "Batch lines handled, by outcome (completed, failed, resubmitted, late: a deadline fallback answered).",
             ["outcome"],
             registry=r,
         )
@@ -64,5 +64,16 @@ class ResolverMetrics:
             "batchgpt_resolver_estimated_saving_usd",
             "Estimated saving against synchronous prices of resolved batches (USD).",
             ["model"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "batchgpt_resolver_deadline_fallbacks",
+            "Requests answered by the deadline fallback, by kind (sync, flex) and outcome (completed, failed).",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.fallback_claims = Counter(
+            "batchgpt_resolver_deadline_fallback_claims",
+            "Deadline fallbacks claimed (a claim taken over after its owner's lease lapsed counts again).",
             registry=r,
         )

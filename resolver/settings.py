@@ -59,12 +59,24 @@ class ResolverSettings(WorkerSettings, PricingSettings):
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_FANOUT_CHUNKS_IN_FLIGHT")
     )
     """Chunks whose replies may be out (produced) while earlier chunks' results are still being stored."""
+    deadline_scan_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias=env_var("BATCHGPT_DEADLINE_SCAN_S"))
+    """How often the deadline sweep looks for requests whose ``Batchgpt-Deadline`` passed (fallback on)."""
+    fallback_max_attempts: int = Field(
+        default=4, ge=1, le=20, validation_alias=env_var("BATCHGPT_FALLBACK_MAX_ATTEMPTS")
+    )
+    """Attempts of one deadline-fallback call on transient upstream errors (429, 5xx, timeouts) before the
+    caller gets the error."""
+    fallback_concurrency: int = Field(
+        default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_FALLBACK_CONCURRENCY")
+    )
+    """Deadline-fallback calls one resolver makes at once."""
     worker_id: str | None = Field(default=None, max_length=100, validation_alias=env_var("BATCHGPT_RESOLVER_ID"))
     """Lease owner name of this worker (default: host, pid and a random suffix)."""
     test_crash_at: str | None = Field(
-        default=None, pattern=r"^mid_fanout:\d+$", validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
+        default=None, pattern=r"^(mid_fanout:\d+|fallback_claimed)$", validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
     )
-    """Test hook: ``mid_fanout:N`` kills this process (SIGKILL) once N replies were delivered."""
+    """Test hook: ``mid_fanout:N`` kills this process (SIGKILL) once N replies were delivered; ``fallback_claimed``
+    once it claimed a deadline fallback, before calling upstream."""
 
     @property
     def min_poll_gap_seconds(self) -> float:

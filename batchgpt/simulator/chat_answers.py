@@ -11,6 +11,7 @@ from batchgpt.simulator.generation import answer_text, fingerprint, formatted_te
 from batchgpt.simulator.ids import derived_base62
 from batchgpt.simulator.logprobs import chat_logprobs
 from batchgpt.simulator.request_text import last_user_text
+from batchgpt.simulator.service_tiers import served_tier
 from batchgpt.simulator.tokens import chat_prompt_tokens, text_tokens, usage_counts
 from batchgpt.simulator.tool_calls import call_for_request
 
@@ -96,7 +97,7 @@ def chat_completion(body: dict[str, object], *, completion_id: str, created: int
                 "rejected_prediction_tokens": 0,
             },
         },
-        "service_tier": "default",
+        "service_tier": served_tier(body),
         "system_fingerprint": fingerprint(model),
     }
     return Answer(200, completion, input_tokens=prompt_tokens, output_tokens=output_tokens)

@@ -14,6 +14,7 @@ from batchgpt.simulator.generation import answer_text, formatted_text, int_field
 from batchgpt.simulator.ids import derived_base62, derived_hex
 from batchgpt.simulator.logprobs import token_logprobs
 from batchgpt.simulator.request_text import response_input_text
+from batchgpt.simulator.service_tiers import served_tier
 from batchgpt.simulator.tokens import chat_prompt_tokens, text_tokens
 from batchgpt.simulator.tool_calls import call_for_request
 
@@ -116,7 +117,7 @@ def response_object(body: dict[str, object], *, response_id: str, created: int) 
         "prompt_cache_key": body.get("prompt_cache_key"),
         "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
         "safety_identifier": body.get("safety_identifier"),
-        "service_tier": "default",
+        "service_tier": served_tier(body),
         "store": body.get("store", True),
         "temperature": body.get("temperature", 1.0),
         "text": {"format": _format(body), "verbosity": verbosity or "medium"},

@@ -66,6 +66,8 @@ class Admission:
     may_reuse: bool = True  # False: insert without looking (the one found could not serve)
     may_insert: bool = True  # False: only look (the tenant is at its pending cap)
     reattach: bool = False  # an SDK retry: attach to the newest identical request, under way or finished
+    deadline_at: float | None = None  # Batchgpt-Deadline passes (batchgpt.store.deadlines)
+    fallback_request: str | None = None  # the produced message (JSON), for the deadline fallback
 
     @property
     def looks_by_fingerprint(self) -> bool:
@@ -199,6 +201,8 @@ def _insert_values(item: Admission) -> dict[str, object]:
         "batch_id": None,
         "received_at": item.received_at,
         "updated_at": item.received_at,
+        "deadline_at": item.deadline_at,
+        "fallback_request": item.fallback_request,
     }
 
 

@@ -50,6 +50,7 @@ def store_answers(
                     "upstream_request_id": r.upstream_request_id,
                     "input_tokens": r.input_tokens,
                     "output_tokens": r.output_tokens,
+                    "answered_by": "batch",
                 }
                 for r in rows
             ],

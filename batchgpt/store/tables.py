@@ -8,7 +8,9 @@
   ``UNIQUE(request_id, attempt)`` is what makes a second upstream line for a request impossible.
 * ``requests``: each accepted request's state as the HTTP API reports it, with its dedupe keys.
 * ``results``: each request's terminal outcome (the reply, with the provider's request id of its batch
-  line when there is one, and the tokens its ``usage`` reported), served by id until it expires.
+  line when there is one, the tokens its ``usage`` reported, and ``answered_by``: batch, sync or flex),
+  served by id until it expires.
+* ``late_lines``: batch lines that came back after a deadline fallback claimed their request (recorded only).
 
 Times are Unix seconds (floats), the same clock as the topic messages.
 """
@@ -30,7 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["batch_members", "batches", "metadata", "requests", "results"]
+__all__ = ["batch_members", "batches", "late_lines", "metadata", "requests", "results"]
 
 metadata = MetaData(
     naming_convention={
@@ -107,9 +109,14 @@ requests = Table(
     Column("batch_id", String(64), nullable=True),
     Column("received_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("deadline_at", Float, nullable=True),
+    Column("fallback_request", Text, nullable=True),
+    Column("fallback_owner", String(128), nullable=True),
+    Column("fallback_expires_at", Float, nullable=True),
     UniqueConstraint("tenant", "idempotency_key", name="uq_requests_tenant_idempotency_key"),
     Index("ix_requests_tenant_fingerprint", "tenant", "fingerprint"),
     Index("ix_requests_tenant_state", "tenant", "state"),
+    Index("ix_requests_deadline_at", "deadline_at"),
 )
 
 results = Table(
@@ -127,7 +134,20 @@ results = Table(
     Column("upstream_request_id", String(128), nullable=True),
     Column("input_tokens", BigInteger, nullable=True),
     Column("output_tokens", BigInteger, nullable=True),
+    Column("answered_by", String(8), nullable=True),
     Index("ix_results_expires_at", "expires_at"),
     Index("ix_results_tenant_completed", "tenant", "completed_at"),
     Index("ix_results_batch_id", "batch_id"),
+)
+
+late_lines = Table(
+    "late_lines",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("batch_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("upstream_request_id", String(128), nullable=True),
+    Column("recorded_at", Float, nullable=False),
 )

@@ -7,6 +7,7 @@
 * :mod:`~batchgpt.upstream.retry_after`: the server's ``Retry-After``;
 * :mod:`~batchgpt.upstream.backoff`: the one backoff policy, and why;
 * :mod:`~batchgpt.upstream.retrying`: ``retry``: retries through tenacity with that policy;
+* :mod:`~batchgpt.upstream.bodies`: a body as it goes upstream (streaming fields removed);
 * :mod:`~batchgpt.upstream.openai_upstream` (+ ``openai_client``, ``openai_errors``): OpenAI behind the interface;
 * :mod:`~batchgpt.upstream.azure_upstream` (+ ``azure_errors``): Azure OpenAI's v1 API, the same with Azure's
   error bodies mapped to OpenAI's;
@@ -36,7 +37,7 @@ from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRe
 from batchgpt.upstream.openai_client import make_openai_client
 from batchgpt.upstream.openai_upstream import METADATA_KEY, OpenAIUpstream
 from batchgpt.upstream.provider import Upstream, submit
-from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 from batchgpt.upstream.retry_after import parse_retry_after
 from batchgpt.upstream.retrying import retry
 
@@ -54,6 +55,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamModel",
     "UpstreamRejected",
+    "UpstreamResponse",
     "UpstreamTransient",
     "make_openai_client",
     "make_upstream",

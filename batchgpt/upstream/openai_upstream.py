@@ -13,13 +13,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
+import httpx
 from openai import AsyncOpenAI, Omit, omit
 from openai.types.batch_create_params import OutputExpiresAfter
 from openai.types.file_create_params import ExpiresAfter
 
-from batchgpt.upstream.errors import UpstreamError, UpstreamRejected
+from batchgpt.upstream.bodies import upstream_body
+from batchgpt.upstream.errors import UpstreamError, UpstreamRejected, UpstreamTransient
 from batchgpt.upstream.openai_errors import TRANSLATED, translate
-from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 from schemas import BatchStatus
 
 __all__ = ["METADATA_KEY", "OpenAIUpstream", "upstream_batch"]
@@ -192,6 +194,21 @@ class OpenAIUpstream:
         """``GET /models`` (one page: OpenAI does not paginate it)."""
         page = await self._call("models.list", self._client.models.list())
         return [UpstreamModel(id=m.id, created=int(m.created or 0), owned_by=str(m.owned_by or "")) for m in page.data]
+
+    async def respond(self, endpoint: str, body: dict[str, Any]) -> UpstreamResponse:
+        """``POST {endpoint}`` (relative to the base URL, which ends in ``/v1``) with ``body``, not streamed."""
+        operation = f"sync {endpoint}"
+        path = endpoint.removeprefix("/v1")
+        response = await self._call(
+            operation, self._client.post(path, body=upstream_body(body), cast_to=httpx.Response)
+        )
+        try:
+            answer = response.json()
+        except ValueError as exc:  # a 2xx that is not JSON: a proxy's page; the next call may be answered
+            raise UpstreamTransient(f"{operation}: the answer is not JSON", operation=operation) from exc
+        if not isinstance(answer, dict):
+            raise UpstreamTransient(f"{operation}: the answer is not a JSON object", operation=operation)
+        return UpstreamResponse(response.status_code, answer, response.headers.get("x-request-id"))
 
     async def close(self) -> None:
         """Close the HTTP client."""

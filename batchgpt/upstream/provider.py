@@ -2,7 +2,8 @@
 
 The collator stages and creates batches (checking its lease before each upstream write) and finds the
 ones it may already have created; the resolver retrieves and cancels them and reads their result lines;
-the ingress lists the provider's models for ``GET /v1/models``.
+the ingress lists the provider's models for ``GET /v1/models``; the resolver's deadline fallback makes one
+synchronous call (:meth:`Upstream.respond`).
 Every method raises only :class:`~batchgpt.upstream.errors.UpstreamError` (its subclasses say whether a
 retry can help) and never retries by itself: the caller retries with :func:`~batchgpt.upstream.retrying`
 after checking what already exists, because a retried create could otherwise duplicate a batch.
@@ -16,9 +17,9 @@ provider whose batch takes inline requests reads the lines into its own request 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
-from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel
+from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 
 __all__ = ["Upstream", "submit"]
 
@@ -59,6 +60,16 @@ class Upstream(Protocol):
 
     async def models(self) -> list[UpstreamModel]:
         """The models the provider serves (OpenAI: ``GET /models``), as it lists them."""
+        ...
+
+    async def respond(self, endpoint: str, body: dict[str, Any]) -> UpstreamResponse:
+        """One synchronous call, not streamed (``POST {endpoint}``, e.g. ``/v1/chat/completions``): the deadline
+        fallback. ``body`` goes as given (``service_tier: "flex"`` in it asks OpenAI for flex processing) but for
+        its streaming fields, which are removed.
+
+        :raises UpstreamError: the provider answered an error status (its status, code and error body) or the
+            call failed in transport.
+        """
         ...
 
     async def close(self) -> None:

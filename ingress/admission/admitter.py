@@ -23,6 +23,7 @@ from ingress.admission.records import Records
 from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
 from ingress.metrics import IngressMetrics
+from schemas.codec import encode
 from schemas.messages import body_model
 from schemas.status import RequestState
 
@@ -89,8 +90,20 @@ class Admitter:
     ) -> tuple[Admission, Outcome]:
         """Look up what to reuse and/or record the request, in the next group transaction."""
         received_at = time.time()
+        request_id = new_request_id()
+        deadline_at, fallback_request = None, None
+        if item.deadline_seconds is not None:
+            deadline_at = received_at + item.deadline_seconds
+            produced = self._publisher.message(
+                request_id=request_id,
+                endpoint=item.endpoint,
+                body=item.body,
+                tenant=item.tenant,
+                received_at=received_at,
+            )
+            fallback_request = encode(produced).decode()
         admission = Admission(
-            request_id=new_request_id(),
+            request_id=request_id,
             tenant=item.tenant,
             endpoint=item.endpoint.value,
             model=body_model(item.body),
@@ -102,6 +115,8 @@ class Admitter:
             may_reuse=may_reuse,
             may_insert=may_insert,
             reattach=item.sdk_retry,
+            deadline_at=deadline_at,
+            fallback_request=fallback_request,
         )
         # a cancelled caller's group still records it: a row nobody will produce must not stay
         forget = functools.partial(self._forget_if_recorded, admission.request_id)

@@ -43,6 +43,19 @@ class RequestPublisher:
         """How long a produce may wait for Kafka's acknowledgement before the call is refused."""
         return self._timeout_seconds
 
+    def message(
+        self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
+    ) -> RequestMessage:
+        """The request as it goes on the requests topic (replies routed to this replica)."""
+        return RequestMessage(
+            request_id=request_id,
+            endpoint=endpoint,
+            body=body,
+            tenant=tenant,
+            reply_to=self._reply_to,
+            received_at=received_at,
+        )
+
     async def publish(
         self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
     ) -> None:
@@ -52,13 +65,8 @@ class RequestPublisher:
             broker could not take it (no answer in time, its queue full, a delivery that failed), the outage's
             ``broker_unavailable``.
         """
-        message = RequestMessage(
-            request_id=request_id,
-            endpoint=endpoint,
-            body=body,
-            tenant=tenant,
-            reply_to=self._reply_to,
-            received_at=received_at,
+        message = self.message(
+            request_id=request_id, endpoint=endpoint, body=body, tenant=tenant, received_at=received_at
         )
         try:
             future = self._producer.produce_nowait(

@@ -17,7 +17,7 @@ class Submission:
 
     ``use_cache``: a finished successful identical request may answer it (:mod:`~ingress.admission.cache_policy`);
     ``sdk_retry``: an SDK's retry of an earlier attempt (``x-stainless-retry-count`` ≥ 1), which re-attaches to
-    the identical request it retries.
+    the identical request it retries; ``deadline_seconds``: its ``Batchgpt-Deadline`` while a deadline fallback is on.
     """
 
     tenant: str
@@ -26,6 +26,7 @@ class Submission:
     idempotency_key: str | None
     use_cache: bool
     sdk_retry: bool = False
+    deadline_seconds: float | None = None
 
 
 @dataclass(slots=True)

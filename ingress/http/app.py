@@ -61,7 +61,7 @@ def create_app(settings: IngressSettings) -> FastAPI:
         service.keys,
         service.submitter,
         service.metrics,
-        PostLimits(settings.max_body_bytes, settings.max_wait_seconds, settings.cache),
+        PostLimits(settings.max_body_bytes, settings.max_wait_seconds, settings.cache, settings.deadlines_on),
     )
     fetch = FetchHandler(service.keys, service.records, service.holder, max_wait_seconds=settings.max_wait_seconds)
     answers = AnswerRenderer(

@@ -11,6 +11,7 @@ from ingress.admission.submitter import Submitter
 from ingress.http import streaming
 from ingress.http.answers import Answer, Held, Replay
 from ingress.http.auth import KeyRing
+from ingress.http.deadline import deadline_seconds
 from ingress.http.endpoints import EndpointSpec
 from ingress.http.preferences import bypasses_cache, is_sdk_retry, wait_preference
 from ingress.http.request_reading import Receive, Scope, read_body, request_headers
@@ -28,6 +29,7 @@ class PostLimits:
     max_body_bytes: int
     max_wait_seconds: float
     cache: CacheMode  # BATCHGPT_CACHE
+    deadlines: bool = False  # BATCHGPT_DEADLINE_FALLBACK is not none: Batchgpt-Deadline is recorded
 
 
 class PostHandler:
@@ -52,6 +54,7 @@ class PostHandler:
         tenant = self._keys.authenticate(headers.get("authorization"))
         body = parse_body(await read_body(receive, headers.get("content-length"), limits.max_body_bytes))
         spec.validate(body)
+        deadline = deadline_seconds(headers.get("batchgpt-deadline"))
         preference = wait_preference(
             headers.get("prefer"), limits.max_wait_seconds, read_timeout=headers.get("x-stainless-read-timeout")
         )
@@ -65,6 +68,7 @@ class PostHandler:
             idempotency_key[:255] if idempotency_key else None,
             use_cache,
             sdk_retry=is_sdk_retry(headers.get("x-stainless-retry-count")),
+            deadline_seconds=deadline if limits.deadlines else None,
         )
         outcome = await self._submitter.submit(item)
         stream = None if preference.respond_async else streaming.replayer_for(spec.endpoint, body)

@@ -23,6 +23,7 @@ _READ = frozenset(
         b"idempotency-key",
         b"x-stainless-read-timeout",
         b"x-stainless-retry-count",
+        b"batchgpt-deadline",
     }
 )
 

@@ -2,7 +2,7 @@
 (Anthropic), so that a crashed collator's batch can be told apart from its same-size neighbours
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
