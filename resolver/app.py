@@ -32,6 +32,7 @@ from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
 from resolver.wakeups import consume_wakeups
+from resolver.webhook_wakeups import due_now_on_notice
 from resolver.worker import run_worker
 
 __all__ = ["RunningResolver", "default_worker_id", "run", "running_resolver"]
@@ -78,7 +79,9 @@ async def run(
         crash=CrashHook(settings.test_crash_at),
     )
     wake = asyncio.Event()
-    wakeups = asyncio.create_task(consume_wakeups(settings, wake, stop), name="resolver-wakeups")
+    wakeups = asyncio.create_task(
+        consume_wakeups(settings, wake, stop, due_now_on_notice(engine)), name="resolver-wakeups"
+    )
     logger.info("resolver started", extra={"owner": owner, "poll_interval_s": settings.poll_interval_seconds})
     try:
         await run_worker(ctx, wake, stop)

@@ -6,26 +6,31 @@ from typing import Any
 
 from pydantic import Field
 
-from batchgpt.settings import WorkerSettings, env_var
+from batchgpt.settings import InboundWebhookSettings, OutboundWebhookSettings, WorkerSettings, env_var
 
-__all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "ResolverSettings"]
+__all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "WEBHOOK_POLL_INTERVAL_S", "ResolverSettings"]
 
 OPENAI_POLL_INTERVAL_S = 30.0
 AZURE_POLL_INTERVAL_S = 60.0
 """Azure asks batch jobs to be polled no more often than every 60 s."""
+WEBHOOK_POLL_INTERVAL_S = 300.0
+"""With OpenAI's webhooks on (``OPENAI_WEBHOOK_SECRET``) a batch's end wakes the resolver; polls are the fallback."""
 
 
 def _default_poll_interval(data: dict[str, Any]) -> float:
+    if data.get("openai_webhook_secret") is not None:
+        return WEBHOOK_POLL_INTERVAL_S
     return AZURE_POLL_INTERVAL_S if data.get("azure_openai_endpoint") else OPENAI_POLL_INTERVAL_S
 
 
-class ResolverSettings(WorkerSettings):
+class ResolverSettings(WorkerSettings, InboundWebhookSettings, OutboundWebhookSettings):
     """Everything ``batch-gpt resolver`` reads from the environment."""
 
     poll_interval_seconds: float = Field(
         default_factory=_default_poll_interval, gt=0, le=3600, validation_alias=env_var("BATCHGPT_POLL_INTERVAL_S")
     )
-    """Seconds between polls of a batch: 30 by default, 60 for Azure OpenAI; ``BATCHGPT_POLL_INTERVAL_S`` wins."""
+    """Seconds between polls of a batch: 30 by default, 60 for Azure OpenAI, 300 with OpenAI's webhooks on
+    (``OPENAI_WEBHOOK_SECRET``); ``BATCHGPT_POLL_INTERVAL_S`` wins."""
     retry_unfinished: int = Field(default=1, ge=0, le=10, validation_alias=env_var("BATCHGPT_RETRY_UNFINISHED"))
     max_concurrent_batches: int = Field(
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_RESOLVER_CONCURRENCY")

@@ -1,7 +1,8 @@
 """``batch-gpt dev``: the whole stack on one machine under one command.
 
 Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator (OpenAI's dialect)
-when neither ``OPENAI_API_KEY`` nor Azure OpenAI's variables are set (and says so loudly), then the
+when neither ``OPENAI_API_KEY`` nor Azure OpenAI's variables are set (and says so loudly; it signs a webhook for
+each batch that ends and POSTs it to the ingress's ``/webhooks/openai``, as OpenAI would), then the
 collator, the resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
 stops everything.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from batchgpt.boot import stop_requested
 from batchgpt.devstack.processes import ManagedProcess, stop_all
-from batchgpt.devstack.stack import simulator_upstream_env
+from batchgpt.devstack.stack import simulator_upstream_env, simulator_webhook_env
 
 __all__ = ["main"]
 
@@ -94,6 +95,7 @@ def main(argv: list[str]) -> int:
             _say("!!  Answers are synthetic. Set OPENAI_API_KEY to use the real Batch API.")
             _say("!" * 78)
             _say("")
+            env.update(simulator_webhook_env(args.port, env.get("OPENAI_WEBHOOK_SECRET")))
             sim = ManagedProcess.cli(
                 "simulator",
                 [
@@ -114,7 +116,6 @@ def main(argv: list[str]) -> int:
             procs.append(sim)
             _wait_http(f"http://127.0.0.1:{args.simulator_port}/_sim/health", sim, 60)
             env.update(simulator_upstream_env(f"http://127.0.0.1:{args.simulator_port}"))
-            env.setdefault("BATCHGPT_POLL_INTERVAL_S", "1")
         missing = [s for s in _SERVICES if not _built(s)]
         for service in _SERVICES:
             if service in missing:
