@@ -111,7 +111,9 @@ class ReplySink:
 
     ``keep_lease`` is awaited after every stored chunk and at least every ``keep_lease_every_s`` while
     verdicts are added (it raises when the caller lost its lease on the batch); ``on_delivered(n)`` and
-    ``on_stored(outcome, n)`` report progress (crash-test hook, metrics).
+    ``on_stored(outcome, n)`` report progress (crash-test hook, metrics). ``announce(answers)`` is awaited with
+    each chunk's answers once their replies were delivered and before they are stored (webhooks out: a crash in
+    between announces them again, never not at all).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class ReplySink:
         keep_lease_every_s: float = float("inf"),
         on_delivered: Callable[[int], None] = lambda _n: None,
         on_stored: Callable[[str, int], None] = lambda _outcome, _n: None,
+        announce: Callable[[list[tuple[MemberRow, Answer]]], Awaitable[None]] | None = None,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -136,6 +139,7 @@ class ReplySink:
         self._keep_lease_every_s = keep_lease_every_s
         self._on_delivered = on_delivered
         self._on_stored = on_stored
+        self._announce = announce
         self._buffer: list[tuple[MemberRow, Verdict]] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()
         self._store_lock = asyncio.Lock()
@@ -225,6 +229,8 @@ class ReplySink:
         await self._delivered(items, futures)
         answers = [(m, v) for m, v in items if not isinstance(v, Resubmit)]
         self._on_delivered(len(answers))
+        if self._announce is not None:
+            await self._announce(answers)
         now = time.time()
         rows = [
             ResultRow(

@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Upstream, make_upstream
+from batchgpt.webhooks.delivery import WebhookDelivery
+from batchgpt.webhooks.outbox import WebhookOutbox
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
@@ -69,26 +71,32 @@ async def run(
     engine = make_engine(settings.database_url)
     producer = AsyncProducer(producer_config(settings))
     producer.start()
+    outbox = WebhookOutbox(producer, settings.topics, engine) if settings.webhooks_out else None
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
         upstream=upstream or make_upstream(settings),
-        publisher=Publisher(producer, settings.topics),
+        publisher=Publisher(producer, settings.topics, outbox=outbox),
         metrics=metrics,
         owner=owner,
         crash=CrashHook(settings.test_crash_at),
+        outbox=outbox,
     )
     wake = asyncio.Event()
-    wakeups = asyncio.create_task(
-        consume_wakeups(settings, wake, stop, due_now_on_notice(engine)), name="resolver-wakeups"
-    )
+    background = [
+        asyncio.create_task(consume_wakeups(settings, wake, stop, due_now_on_notice(engine)), name="resolver-wakeups")
+    ]
+    if settings.webhooks_out:  # the delivery worker: its own task and consumer, never in the way of the steps
+        delivery = WebhookDelivery(settings, settings, producer, metrics.webhooks)
+        background.append(asyncio.create_task(delivery.run(stop), name="resolver-webhook-delivery"))
     logger.info("resolver started", extra={"owner": owner, "poll_interval_s": settings.poll_interval_seconds})
     try:
         await run_worker(ctx, wake, stop)
     finally:
         stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(wakeups, timeout=10)
+        for task in background:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=10)
         await asyncio.to_thread(producer.stop, 10.0)
         await ctx.upstream.close()
         engine.dispose()

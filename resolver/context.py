@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from batchgpt.upstream import Upstream
+from batchgpt.webhooks.outbox import WebhookOutbox
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
@@ -28,3 +29,5 @@ class WorkerContext:
     crash: CrashHook = field(default_factory=lambda: CrashHook(None))
     failures: dict[str, int] = field(default_factory=dict)
     """Consecutive upstream errors per batch (drives the backoff)."""
+    outbox: WebhookOutbox | None = None
+    """Where webhook events go when ``BATCHGPT_WEBHOOK_URL`` is set (None: no webhooks out)."""

@@ -9,6 +9,7 @@ request id).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ def _sink(ctx: WorkerContext, batch: BatchRow) -> ReplySink:
         keep_lease_every_s=settings.lease_seconds / 3,
         on_delivered=ctx.crash.replies_delivered,
         on_stored=stored,
+        announce=functools.partial(ctx.outbox.answered, batch) if ctx.outbox is not None else None,
     )
 
 

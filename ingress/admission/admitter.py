@@ -127,6 +127,7 @@ class Admitter:
                 body=item.body,
                 tenant=item.tenant,
                 received_at=admission.received_at,
+                notify=item.notify,
             )
         except BaseException:
             await asyncio.shield(self._records.forget(request_id))
@@ -164,6 +165,7 @@ class Admitter:
             body=item.body,
             tenant=item.tenant,
             received_at=row.received_at,
+            notify=item.notify,
         )
         self._metrics.produced_again.inc()
         logger.info("request produced again", extra={"request_id": row.request_id, "tenant": item.tenant})

@@ -44,9 +44,16 @@ class RequestPublisher:
         return self._timeout_seconds
 
     async def publish(
-        self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
+        self,
+        *,
+        request_id: str,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        tenant: str,
+        received_at: float,
+        notify: bool = False,
     ) -> None:
-        """Produce one request; return once Kafka acknowledged it.
+        """Produce one request; return once Kafka acknowledged it (``notify``: announce its end by webhook).
 
         :raises ServiceUnavailable: Kafka refused it or did not answer in time (nothing was accepted); when the
             broker could not take it (no answer in time, its queue full, a delivery that failed), the outage's
@@ -59,6 +66,7 @@ class RequestPublisher:
             tenant=tenant,
             reply_to=self._reply_to,
             received_at=received_at,
+            notify=notify,
         )
         try:
             future = self._producer.produce_nowait(

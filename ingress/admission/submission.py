@@ -17,7 +17,8 @@ class Submission:
 
     ``use_cache``: a finished successful identical request may answer it (:mod:`~ingress.admission.cache_policy`);
     ``sdk_retry``: an SDK's retry of an earlier attempt (``x-stainless-retry-count`` ≥ 1), which re-attaches to
-    the identical request it retries.
+    the identical request it retries; ``notify``: the caller asked for an asynchronous answer (``Prefer:
+    respond-async`` or ``wait=N``), so its end is announced by webhook when webhooks out are on.
     """
 
     tenant: str
@@ -26,6 +27,7 @@ class Submission:
     idempotency_key: str | None
     use_cache: bool
     sdk_retry: bool = False
+    notify: bool = False
 
 
 @dataclass(slots=True)

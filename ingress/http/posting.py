@@ -65,6 +65,7 @@ class PostHandler:
             idempotency_key[:255] if idempotency_key else None,
             use_cache,
             sdk_retry=is_sdk_retry(headers.get("x-stainless-retry-count")),
+            notify=preference.asked_async,
         )
         outcome = await self._submitter.submit(item)
         stream = None if preference.respond_async else streaming.replayer_for(spec.endpoint, body)
