@@ -84,7 +84,15 @@ async def run(
     )
     wake = asyncio.Event()
     background = [
-        asyncio.create_task(consume_wakeups(settings, wake, stop, due_now_on_notice(engine)), name="resolver-wakeups")
+        asyncio.create_task(
+            consume_wakeups(
+                settings,
+                wake,
+                stop,
+                due_now_on_notice(engine, lease_seconds=settings.lease_seconds, wake=wake.set, stop=stop),
+            ),
+            name="resolver-wakeups",
+        )
     ]
     if settings.webhooks_out:  # the delivery worker: its own task and consumer, never in the way of the steps
         delivery = WebhookDelivery(settings, settings, producer, metrics.webhooks)

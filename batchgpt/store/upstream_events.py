@@ -7,11 +7,11 @@ that receives the wake-up sets ``next_poll_at`` to now, so whichever resolver cl
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from batchgpt.store.tables import batches
 
-__all__ = ["find_batch_id", "make_due_now"]
+__all__ = ["find_batch_id", "is_leased", "make_due_now"]
 
 
 def find_batch_id(engine: Engine, upstream_batch_id: str) -> str | None:
@@ -35,3 +35,16 @@ def make_due_now(engine: Engine, batch_id: str, *, now: float) -> bool:
             .values(next_poll_at=now)
         )
     return result.rowcount == 1
+
+
+def is_leased(engine: Engine, batch_id: str, *, now: float) -> bool:
+    """Whether a worker holds a live lease on the unresolved batch (its step will set the next poll on release)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(batches.c.id).where(
+                batches.c.id == batch_id,
+                batches.c.resolved_at.is_(None),
+                and_(batches.c.lease_owner.is_not(None), batches.c.lease_expires_at >= now),
+            )
+        ).first()
+    return found is not None
