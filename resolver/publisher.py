@@ -1,12 +1,12 @@
 """The resolver's Kafka edge: replies and resubmissions (:class:`batchgpt.replies.ReplyPublisher`), and batch
-events (a ``resolved`` one also announced as a ``batch.*`` webhook when webhooks out are on)."""
+events, and the ``batch.*`` webhook event of a resolved batch when webhooks out are on."""
 
 from __future__ import annotations
 
 from batchgpt.kafka import AsyncProducer
 from batchgpt.replies import ReplyPublisher
 from batchgpt.webhooks.outbox import WebhookOutbox
-from schemas import BatchEvent, BatchEventKind, TopicNames, encode
+from schemas import BatchEvent, TopicNames, encode
 
 __all__ = ["Publisher"]
 
@@ -21,5 +21,9 @@ class Publisher(ReplyPublisher):
     async def event(self, event: BatchEvent) -> None:
         """Publish a batch lifecycle event (key = batch id) and wait for delivery."""
         await self._producer.produce(self.topics.batches, encode(event), key=event.batch_id)
-        if self._outbox is not None and event.kind is BatchEventKind.RESOLVED:
-            await self._outbox.batch_resolved(event)
+
+    async def announce_end(self, resolved: BatchEvent) -> None:
+        """With webhooks out, put the ``batch.*`` event of a batch about to be marked resolved on the webhooks
+        topic (before the mark: a crash in between announces it again, never not at all)."""
+        if self._outbox is not None:
+            await self._outbox.batch_resolved(resolved)

@@ -134,8 +134,10 @@ async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> 
         )
         reloaded = await asyncio.to_thread(load_batch, ctx.engine, batch.id)
         batch = reloaded or batch
+    resolved = _event(batch, BatchEventKind.RESOLVED)
+    await ctx.publisher.announce_end(resolved)  # webhooks out
     await asyncio.to_thread(mark_resolved, ctx.engine, batch_id=batch.id, owner=ctx.owner, now=now)
-    await ctx.publisher.event(_event(batch, BatchEventKind.RESOLVED))
+    await ctx.publisher.event(resolved)
     metrics = ctx.metrics
     metrics.batches_resolved.labels(batch.status.value).inc()
     if batch.terminal_at is not None:

@@ -29,9 +29,11 @@ from batchgpt.webhooks.posting import Attempted, Delivery, deliver
 from batchgpt.webhooks.signing import Signer
 from schemas import DeadLetter, DecodeError, TopicNames, WebhookEvent, decode, encode
 
-__all__ = ["WebhookDelivery", "group_id"]
+__all__ = ["SESSION_TIMEOUT_MS", "WebhookDelivery", "group_id"]
 
 logger = logging.getLogger(__name__)
+
+SESSION_TIMEOUT_MS = 10_000
 
 
 def group_id(settings: KafkaSettings) -> str:
@@ -67,6 +69,8 @@ class WebhookDelivery:
                 "group.id": group_id(self._kafka),
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
+                # a worker killed with events in hand leaves the group within seconds, not librdkafka's 45 s
+                "session.timeout.ms": SESSION_TIMEOUT_MS,
                 "log_level": 3,
             }
         )

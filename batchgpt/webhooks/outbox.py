@@ -2,7 +2,8 @@
 
 Producing is a Kafka write, never an HTTP call: a slow or failing receiver cannot slow the pipeline.
 
-* :meth:`WebhookOutbox.batch_resolved`: ``batch.<status>`` for a ``resolved`` batch event (every member answered).
+* :meth:`WebhookOutbox.batch_resolved`: ``batch.<status>`` for a batch about to be marked resolved (every member
+  answered); the resolver publishes it before the mark, so a crash in between announces it again: at least once.
 * :meth:`WebhookOutbox.answered`: ``request.completed`` / ``request.failed`` for the answered members of a chunk
   whose request asked for an asynchronous answer (``RequestMessage.notify``, from the stored request). The reply
   sink awaits it after the chunk's replies were delivered and before it stores them, so a crash in between

@@ -4,7 +4,9 @@ retries and backoff, dead-lettered after the last try; a receiver that is down n
 
 from __future__ import annotations
 
+import signal
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ from batchgpt.webhooks.signing import new_secret
 from resolver.app import running_resolver
 from resolver.settings import ResolverSettings
 from schemas import DeadLetter, RequestMessage, WebhookEvent, decode
-from tests.resolver.collator_role import make_request
+from tests.resolver.collator_role import announce, make_request
 from tests.resolver.rig import ResolverRig, wait_resolved, wait_until
+from tests.resolver.test_crash_recovery import Spawn, _env, spawn  # noqa: F401 - spawn: the fixture
 from tests.resolver.topic_reader import TopicReader
+from tests.support.waiting import wait_for
 from tests.support.webhook_receiver import WebhookReceiver, closed_port_url
 
 
@@ -121,3 +125,29 @@ async def test_a_receiver_that_is_down_never_holds_up_the_callers_and_its_events
     events = [decode(WebhookEvent, letter.value.encode()) for letter in found]
     assert sorted(e.type for e in events) == ["batch.completed", *["request.completed"] * 3]
     assert {e.data["id"] for e in events if e.type == "request.completed"} == {r.request_id for r in requests}
+
+
+def test_a_resolver_killed_mid_fanout_still_announces_every_asynchronous_request(
+    rig: ResolverRig,
+    spawn: Spawn,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    unique_id: str,
+) -> None:
+    secret = new_secret()
+    members = [_notifying(make_request(f"kw-{unique_id}-{i:03d}", f"question {i}")) for i in range(60)]
+    batch_id = rig.submit(members)
+    announce(rig.kafka, batch_id)
+    with WebhookReceiver() as receiver:
+        hooks = {"BATCHGPT_WEBHOOK_URL": receiver.url, "BATCHGPT_WEBHOOK_SECRET": secret}
+        doomed = spawn(_env(rig, BATCHGPT_TEST_CRASH_AT="mid_fanout:45", **hooks), "first")
+        assert doomed.wait(timeout=60) == -signal.SIGKILL, (tmp_path / "first.log").read_text()
+        assert rig.row(batch_id).resolved_at is None  # it died in the middle of the fan-out
+        survivor = spawn(_env(rig, **hooks), "second")
+
+        def told() -> set[str]:
+            ids = {Webhook(secret).verify(r.body, r.headers)["data"]["id"] for r in receiver.accepted()}
+            return ids if ids >= {m.request_id for m in members} | {batch_id} else set()
+
+        wait_for(told, timeout_s=60, what="every request and the batch announced")
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(timeout=30) == 0, (tmp_path / "second.log").read_text()
