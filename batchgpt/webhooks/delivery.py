@@ -34,6 +34,7 @@ __all__ = ["SESSION_TIMEOUT_MS", "WebhookDelivery", "group_id"]
 logger = logging.getLogger(__name__)
 
 SESSION_TIMEOUT_MS = 10_000
+_REJOIN_BACKOFF = Backoff(1.0, 30.0)
 
 
 def group_id(settings: KafkaSettings) -> str:
@@ -62,7 +63,24 @@ class WebhookDelivery:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop``; what is in hand then is left uncommitted (delivered again by the next worker)."""
+        """Deliver until ``stop``; what is in hand then is left uncommitted (delivered again by the next worker).
+
+        When Kafka fails under it (a commit, a dead letter), the consumer is closed and a new one joins the group
+        after a backoff, resuming from the last committed offsets: nothing is skipped.
+        """
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                return
+            except Exception:
+                failures += 1
+                logger.exception("webhook delivery failed; rejoining", extra={"failures": failures})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=_REJOIN_BACKOFF.delay(failures))
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        """One consumer's life: read, deliver every event read, commit; until ``stop`` (or an error)."""
         consumer = AsyncConsumer(
             {
                 "bootstrap.servers": self._kafka.kafka_bootstrap_servers,
@@ -94,11 +112,9 @@ class WebhookDelivery:
                         work.cancel()
                         with contextlib.suppress(asyncio.CancelledError):
                             await work
-                        break
+                        return
                     work.result()
                     await consumer.commit(asynchronous=False)
-        except Exception:
-            logger.exception("webhook delivery stopped")
         finally:
             await consumer.close()
 
