@@ -148,6 +148,8 @@ class ReplySink:
     verdicts are added (it raises when the caller lost its lease on the batch); ``on_delivered(n)`` and
     ``on_stored(outcome, n)`` report progress (crash-test hook, metrics); ``divert_late``: a deadline fallback is
     on, so lines whose request the fallback claimed are recorded (outcome ``late``), never delivered.
+    ``announce(answers)`` is awaited with each chunk's answers once their replies were delivered and before they
+    are stored (webhooks out: a crash in between announces them again, never not at all).
     """
 
     def __init__(
@@ -163,6 +165,7 @@ class ReplySink:
         on_delivered: Callable[[int], None] = lambda _n: None,
         on_stored: Callable[[str, int], None] = lambda _outcome, _n: None,
         divert_late: bool = False,
+        announce: Callable[[list[tuple[MemberRow, Answer]]], Awaitable[None]] | None = None,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -174,6 +177,7 @@ class ReplySink:
         self._on_delivered = on_delivered
         self._on_stored = on_stored
         self._divert_late = divert_late
+        self._announce = announce
         self._buffer: list[tuple[MemberRow, Verdict]] = []
         self._in_flight: deque[asyncio.Task[None]] = deque()
         self._store_lock = asyncio.Lock()
@@ -281,6 +285,8 @@ class ReplySink:
         await self._delivered(items, futures)
         answers = [(m, v) for m, v in items if not isinstance(v, Resubmit)]
         self._on_delivered(len(answers))
+        if self._announce is not None:
+            await self._announce(answers)
         now = time.time()
         rows = [result_row(m.request_id, m.tenant, v, now, batch.endpoint) for m, v in answers]
         completed = [m.request_id for m, v in answers if v.status is ReplyStatus.COMPLETED]

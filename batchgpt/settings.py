@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from batchgpt.pricing import DEFAULT_PRICES, PriceTable, load_price_table
+from batchgpt.webhooks.signing import check_secret
 from schemas.topics import DEFAULT_TOPIC_PREFIX, TopicNames
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "DatabaseSettings",
     "DeadlineFallback",
     "DeadlineSettings",
+    "InboundWebhookSettings",
     "KafkaSettings",
     "LoggingSettings",
     "MetricsSettings",
     "OpenAISettings",
     "PricingSettings",
+    "OutboundWebhookSettings",
     "Provider",
     "SettingsError",
     "UpstreamSettings",
@@ -280,6 +283,69 @@ class DeadlineSettings(_Base):
         return self.deadline_fallback != "none"
 
 
+def _usable_secret(_cls: type[BaseSettings], secret: SecretStr | None) -> SecretStr | None:
+    """The validator of a webhook secret: None, or a usable ``whsec_…`` secret."""
+    if secret is not None:
+        check_secret(secret.get_secret_value())
+    return secret
+
+
+class InboundWebhookSettings(_Base):
+    """OpenAI's webhooks in: the endpoint's signing secret (``whsec_…``, from the provider's webhook settings).
+    Set, it turns on ``POST /webhooks/openai`` and makes the resolver poll less often (webhooks wake it)."""
+
+    openai_webhook_secret: SecretStr | None = Field(default=None, validation_alias=env_var("OPENAI_WEBHOOK_SECRET"))
+
+    _usable_openai_webhook_secret = field_validator("openai_webhook_secret")(classmethod(_usable_secret))
+
+
+class OutboundWebhookSettings(_Base):
+    """batch-gpt's webhooks out: where signed events go (``BATCHGPT_WEBHOOK_URL``, with ``BATCHGPT_WEBHOOK_SECRET``),
+    and how their delivery is retried."""
+
+    webhook_url: str | None = Field(default=None, validation_alias=env_var("BATCHGPT_WEBHOOK_URL"))
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias=env_var("BATCHGPT_WEBHOOK_SECRET"))
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, validation_alias=env_var("BATCHGPT_WEBHOOK_MAX_ATTEMPTS")
+    )
+    """Tries per event before it is dead-lettered."""
+    webhook_backoff_seconds: float = Field(
+        default=1.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_WEBHOOK_BACKOFF_S")
+    )
+    """First wait between tries (doubling each time, jittered, up to ``BATCHGPT_WEBHOOK_BACKOFF_MAX_S``)."""
+    webhook_backoff_max_seconds: float = Field(
+        default=60.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_WEBHOOK_BACKOFF_MAX_S")
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=env_var("BATCHGPT_WEBHOOK_TIMEOUT_S")
+    )
+    """How long one POST may take before it counts as failed."""
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_WEBHOOK_CONCURRENCY")
+    )
+    """Events delivered at once."""
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return url
+
+    _usable_webhook_secret = field_validator("webhook_secret")(classmethod(_usable_secret))
+
+    @model_validator(mode="after")
+    def _url_with_secret(self) -> Self:
+        if (self.webhook_url is None) != (self.webhook_secret is None):
+            raise ValueError("BATCHGPT_WEBHOOK_URL and BATCHGPT_WEBHOOK_SECRET go together: set both or neither")
+        return self
+
+    @property
+    def webhooks_out(self) -> bool:
+        """Whether signed events are sent (a URL and its secret are set)."""
+        return self.webhook_url is not None
+
+
 class WorkerSettings(
     KafkaSettings, DatabaseSettings, UpstreamSettings, LoggingSettings, MetricsSettings, DeadlineSettings
 ):
@@ -324,7 +390,7 @@ def load_settings(cls: type[S], environ: Mapping[str, str] | None = None, **over
                 continue
             loc = str(err["loc"][0])
             var = mapping.get(loc, loc)
-            shown = "<redacted>" if "KEY" in var else repr(err.get("input"))
+            shown = "<redacted>" if "KEY" in var or "SECRET" in var else repr(err.get("input"))
             problems.append(f"{var}: {err['msg']} (got {shown})")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 

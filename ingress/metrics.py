@@ -58,6 +58,12 @@ class IngressMetrics:
             "Queued requests with no batch produced again for a re-send (their first produce may have been lost).",
             registry=self.registry,
         )
+        self.webhooks_received = Counter(
+            "batchgpt_ingress_webhooks_received_total",
+            "Provider webhooks received, by outcome (notified, ignored, invalid_signature).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.admission_group = Histogram(
             "batchgpt_ingress_admission_group_size",
             "Submissions looked up and recorded per database transaction (group commit).",

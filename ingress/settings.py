@@ -10,6 +10,7 @@ from pydantic_settings import NoDecode
 from batchgpt.settings import (
     DatabaseSettings,
     DeadlineSettings,
+    InboundWebhookSettings,
     KafkaSettings,
     LoggingSettings,
     OpenAISettings,
@@ -22,7 +23,13 @@ __all__ = ["IngressSettings"]
 
 
 class IngressSettings(
-    KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings, PricingSettings, DeadlineSettings
+    KafkaSettings,
+    DatabaseSettings,
+    LoggingSettings,
+    OpenAISettings,
+    PricingSettings,
+    DeadlineSettings,
+    InboundWebhookSettings,
 ):
     """Everything ``batch-gpt ingress`` reads from the environment (the upstream only for ``GET /v1/models``)."""
 

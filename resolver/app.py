@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry
 from batchgpt.kafka import AsyncProducer, producer_config
 from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Upstream, make_upstream, make_upstreams
+from batchgpt.webhooks.delivery import WebhookDelivery
+from batchgpt.webhooks.outbox import WebhookOutbox
 from resolver.context import WorkerContext
 from resolver.crash import CrashHook
 from resolver.deadlines import run_deadline_sweep
@@ -33,6 +35,7 @@ from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
 from resolver.settings import ResolverSettings
 from resolver.wakeups import consume_wakeups
+from resolver.webhook_wakeups import due_now_on_notice
 from resolver.worker import run_worker
 from schemas.status import Provider
 
@@ -77,29 +80,43 @@ async def run(
     producer.start()
     made = make_upstreams(settings) if upstreams is None and upstream is None else {}
     by_provider: dict[str, Upstream | None] = {**made, **(upstreams or {})}
+    outbox = WebhookOutbox(producer, settings.topics, engine) if settings.webhooks_out else None
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
         upstream=by_provider.pop(Provider.OPENAI.value, None) or upstream or make_upstream(settings),
         upstreams={provider: other for provider, other in by_provider.items() if other is not None},
-        publisher=Publisher(producer, settings.topics),
+        publisher=Publisher(producer, settings.topics, outbox=outbox),
         metrics=metrics,
         owner=owner,
         crash=CrashHook(settings.test_crash_at),
         prices=settings.price_table(),
+        outbox=outbox,
     )
     wake = asyncio.Event()
-    wakeups = asyncio.create_task(consume_wakeups(settings, wake, stop), name="resolver-wakeups")
-    sweep = asyncio.create_task(run_deadline_sweep(ctx, stop), name="resolver-deadlines")
+    background = [
+        asyncio.create_task(
+            consume_wakeups(
+                settings,
+                wake,
+                stop,
+                due_now_on_notice(engine, lease_seconds=settings.lease_seconds, wake=wake.set, stop=stop),
+            ),
+            name="resolver-wakeups",
+        ),
+        asyncio.create_task(run_deadline_sweep(ctx, stop), name="resolver-deadlines"),
+    ]
+    if settings.webhooks_out:  # the delivery worker: its own task and consumer, never in the way of the steps
+        delivery = WebhookDelivery(settings, settings, producer, metrics.webhooks)
+        background.append(asyncio.create_task(delivery.run(stop), name="resolver-webhook-delivery"))
     logger.info("resolver started", extra={"owner": owner, "poll_interval_s": settings.poll_interval_seconds})
     try:
         await run_worker(ctx, wake, stop)
     finally:
         stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(wakeups, timeout=10)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(sweep, timeout=15)
+        for task in background:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=15)
         await asyncio.to_thread(producer.stop, 10.0)
         for provider_upstream in (ctx.upstream, *ctx.upstreams.values()):
             await provider_upstream.close()

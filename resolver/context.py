@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from batchgpt.pricing import DEFAULT_PRICES, PriceTable
 from batchgpt.upstream import Upstream
+from batchgpt.webhooks.outbox import WebhookOutbox
 from resolver.crash import CrashHook
 from resolver.metrics import ResolverMetrics
 from resolver.publisher import Publisher
@@ -32,6 +33,8 @@ class WorkerContext:
     """Consecutive upstream errors per batch (drives the backoff)."""
     prices: PriceTable = DEFAULT_PRICES
     """Prices of the tokens (the built-in table with ``BATCHGPT_PRICES_FILE`` over it)."""
+    outbox: WebhookOutbox | None = None
+    """Where webhook events go when ``BATCHGPT_WEBHOOK_URL`` is set (None: no webhooks out)."""
     upstreams: Mapping[str, Upstream] = field(default_factory=dict)
     """The upstreams of the other providers (``anthropic``), by provider; ``upstream`` is the OpenAI family's."""
 

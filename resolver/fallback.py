@@ -29,6 +29,7 @@ from batchgpt.store import deadlines
 from batchgpt.store.deadlines import FallbackClaim, StoredAnswer
 from batchgpt.store.records import ResultRow
 from batchgpt.upstream import Backoff, UpstreamError, retry
+from batchgpt.webhooks.events import request_webhook
 from resolver.context import WorkerContext
 from resolver.results import Outcome, error_envelope, error_outcome
 from schemas import Endpoint, ReplyStatus, RequestMessage, decode
@@ -175,4 +176,12 @@ async def answer_claim(ctx: WorkerContext, claim: FallbackClaim) -> None:
             },
         )
     await _deliver(ctx, request, stored)
+    if ctx.outbox is not None and request.notify:  # webhooks out: announced before finishing, as the reply sink does
+        event = request_webhook(
+            request_id=stored.request_id,
+            status=stored.status,
+            status_code=stored.status_code,
+            endpoint=request.endpoint.value,
+        )
+        await ctx.outbox.publish([event])
     await asyncio.to_thread(deadlines.finish, ctx.engine, stored, now=time.time())

@@ -9,6 +9,7 @@ request id).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ def _sink(ctx: WorkerContext, batch: BatchRow) -> ReplySink:
         on_delivered=ctx.crash.replies_delivered,
         on_stored=stored,
         divert_late=settings.deadlines_on,
+        announce=functools.partial(ctx.outbox.answered, batch) if ctx.outbox is not None else None,
     )
 
 

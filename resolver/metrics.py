@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from batchgpt.webhooks.metrics import WebhookMetrics
+
 __all__ = ["ResolverMetrics"]
 
 
 class ResolverMetrics:
     """Open batches by state (resolved ones by terminal state), status changes, lines answered, fan-out
-    latency, tokens and estimated saving."""
+    latency, tokens and estimated saving; and the webhook deliveries of the worker it runs (``webhooks``)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -21,6 +23,7 @@ class ResolverMetrics:
             "batchgpt_resolver_status_changes", "Upstream status changes seen, by new status.", ["status"], registry=r
         )
         self.polls = Counter("batchgpt_resolver_polls", "Upstream batch polls.", registry=r)
+        self.webhooks = WebhookMetrics(r)
         self.upstream_errors = Counter(
             "batchgpt_resolver_upstream_errors", "Failed upstream calls.", ["operation"], registry=r
         )

@@ -6,26 +6,39 @@ from typing import Any
 
 from pydantic import Field
 
-from batchgpt.settings import PricingSettings, WorkerSettings, env_var
+from batchgpt.settings import (
+    InboundWebhookSettings,
+    OutboundWebhookSettings,
+    PricingSettings,
+    WorkerSettings,
+    env_var,
+)
+from schemas.status import Provider
 
-__all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "ResolverSettings"]
+__all__ = ["AZURE_POLL_INTERVAL_S", "OPENAI_POLL_INTERVAL_S", "WEBHOOK_POLL_INTERVAL_S", "ResolverSettings"]
 
 OPENAI_POLL_INTERVAL_S = 30.0
 AZURE_POLL_INTERVAL_S = 60.0
 """Azure asks batch jobs to be polled no more often than every 60 s."""
+WEBHOOK_POLL_INTERVAL_S = 300.0
+"""With OpenAI's webhooks on (``OPENAI_WEBHOOK_SECRET``) a batch's end wakes the resolver; polls are the fallback."""
 
 
 def _default_poll_interval(data: dict[str, Any]) -> float:
+    if data.get("openai_webhook_secret") is not None:
+        return WEBHOOK_POLL_INTERVAL_S
     return AZURE_POLL_INTERVAL_S if data.get("azure_openai_endpoint") else OPENAI_POLL_INTERVAL_S
 
 
-class ResolverSettings(WorkerSettings, PricingSettings):
+class ResolverSettings(WorkerSettings, PricingSettings, InboundWebhookSettings, OutboundWebhookSettings):
     """Everything ``batch-gpt resolver`` reads from the environment."""
 
     poll_interval_seconds: float = Field(
         default_factory=_default_poll_interval, gt=0, le=3600, validation_alias=env_var("BATCHGPT_POLL_INTERVAL_S")
     )
-    """Seconds between polls of a batch: 30 by default, 60 for Azure OpenAI; ``BATCHGPT_POLL_INTERVAL_S`` wins."""
+    """Seconds between polls of an OpenAI-family batch: 30 by default, 60 for Azure OpenAI, 300 with OpenAI's
+    webhooks on (``OPENAI_WEBHOOK_SECRET``); ``BATCHGPT_POLL_INTERVAL_S`` wins (for every provider's batches:
+    see :meth:`poll_interval_for`)."""
     retry_unfinished: int = Field(default=1, ge=0, le=10, validation_alias=env_var("BATCHGPT_RETRY_UNFINISHED"))
     max_concurrent_batches: int = Field(
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_RESOLVER_CONCURRENCY")
@@ -78,10 +91,17 @@ class ResolverSettings(WorkerSettings, PricingSettings):
     """Test hook: ``mid_fanout:N`` kills this process (SIGKILL) once N replies were delivered; ``fallback_claimed``
     once it claimed a deadline fallback, before calling upstream."""
 
-    @property
-    def min_poll_gap_seconds(self) -> float:
-        """The shortest time between two polls of a batch: Azure's 60 s while its default interval applies (the
-        jitter then only stretches it), else none (the interval the operator set, jitter included)."""
-        if self.provider == "azure" and "poll_interval_seconds" not in self.model_fields_set:
+    def poll_interval_for(self, provider: str) -> float:
+        """Seconds between polls of a batch of ``provider``: Anthropic's Message Batches send no webhooks and
+        have no Azure rule, so they keep the plain default unless ``BATCHGPT_POLL_INTERVAL_S`` is set."""
+        if provider == Provider.ANTHROPIC.value and "poll_interval_seconds" not in self.model_fields_set:
+            return OPENAI_POLL_INTERVAL_S
+        return self.poll_interval_seconds
+
+    def min_poll_gap_for(self, provider: str) -> float:
+        """The shortest time between two polls of a batch of ``provider``: Azure's 60 s while its default interval
+        applies (the jitter then only stretches it), else none (the interval set, jitter included)."""
+        azure_default = self.provider == "azure" and "poll_interval_seconds" not in self.model_fields_set
+        if azure_default and provider != Provider.ANTHROPIC.value:
             return self.poll_interval_seconds
         return 0.0

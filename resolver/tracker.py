@@ -134,8 +134,10 @@ async def _finish(ctx: WorkerContext, batch: BatchRow, result: FanoutResult) -> 
         )
         reloaded = await asyncio.to_thread(load_batch, ctx.engine, batch.id)
         batch = reloaded or batch
+    resolved = _event(batch, BatchEventKind.RESOLVED)
+    await ctx.publisher.announce_end(resolved)  # webhooks out
     await asyncio.to_thread(mark_resolved, ctx.engine, batch_id=batch.id, owner=ctx.owner, now=now)
-    await ctx.publisher.event(_event(batch, BatchEventKind.RESOLVED))
+    await ctx.publisher.event(resolved)
     metrics = ctx.metrics
     metrics.batches_resolved.labels(batch.status.value).inc()
     if batch.terminal_at is not None:
@@ -213,10 +215,10 @@ async def step(ctx: WorkerContext, batch_id: str) -> None:
                 seen = await ctx.upstream_for(batch.provider).retrieve(upstream_id)
             ctx.metrics.polls.inc()
             batch = await _record(ctx, batch, seen)
-        delay = poll_delay_seconds(settings.poll_interval_seconds, settings.poll_jitter_fraction)
+        delay = poll_delay_seconds(settings.poll_interval_for(batch.provider), settings.poll_jitter_fraction)
         now = time.time()
         next_poll_at = max(
-            next_poll_time(due_at=due_at, now=now, delay_seconds=delay), now + settings.min_poll_gap_seconds
+            next_poll_time(due_at=due_at, now=now, delay_seconds=delay), now + settings.min_poll_gap_for(batch.provider)
         )
         if batch.status.is_terminal:
             result = await resolve_terminal(ctx, batch)

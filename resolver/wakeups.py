@@ -1,6 +1,7 @@
-"""Batch events as wake-up hints: a consumer of the batches topic that wakes the worker on ``submitted``, and on
+"""Batch events as wake-up hints: a consumer of the batches topic that wakes the worker on ``submitted``, on
 the ``terminal`` event of a batch that never reached upstream (the collator gave up submitting it; the
-resolver answers its members).
+resolver answers its members), and on ``notified`` (the provider's webhook said the batch changed: the batch is
+first made due now, see :mod:`resolver.webhook_wakeups`).
 
 Events are hints only; the database decides what is due. The group is per service (``<prefix>resolver``),
 so with several workers each event wakes one of them, and the others find the work on their next scan.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from batchgpt.kafka import AsyncConsumer
 from batchgpt.settings import KafkaSettings
@@ -25,8 +27,18 @@ def group_id(settings: KafkaSettings) -> str:
     return f"{settings.topic_prefix}resolver"
 
 
-async def consume_wakeups(settings: KafkaSettings, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    """Set ``wake`` for every ``submitted`` event (and ``terminal`` one without an upstream batch) until ``stop``."""
+async def _no_action(_event: BatchEvent) -> None:
+    return None
+
+
+async def consume_wakeups(
+    settings: KafkaSettings,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    on_notified: Callable[[BatchEvent], Awaitable[None]] = _no_action,
+) -> None:
+    """Set ``wake`` for every ``submitted`` event (and ``terminal`` one without an upstream batch) until ``stop``;
+    for a ``notified`` one, await ``on_notified(event)`` first."""
     consumer = AsyncConsumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
@@ -47,7 +59,10 @@ async def consume_wakeups(settings: KafkaSettings, wake: asyncio.Event, stop: as
                     event = decode(BatchEvent, message.value())
                 except DecodeError:
                     continue
-                if event.kind is BatchEventKind.SUBMITTED or (
+                if event.kind is BatchEventKind.NOTIFIED:
+                    await on_notified(event)
+                    wake.set()
+                elif event.kind is BatchEventKind.SUBMITTED or (
                     event.kind is BatchEventKind.TERMINAL and event.upstream_batch_id is None
                 ):
                     wake.set()

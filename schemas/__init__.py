@@ -10,6 +10,7 @@ from schemas.messages import (
     RequestCounts,
     RequestMessage,
     TokenUsage,
+    WebhookEvent,
 )
 from schemas.status import (
     TERMINAL_BATCH_STATUSES,
@@ -42,6 +43,7 @@ __all__ = [
     "RequestState",
     "TokenUsage",
     "TopicNames",
+    "WebhookEvent",
     "decode",
     "encode",
 ]

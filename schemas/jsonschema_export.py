@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas.messages import BatchEvent, DeadLetter, ReplyMessage, RequestMessage
+from schemas.messages import BatchEvent, DeadLetter, ReplyMessage, RequestMessage, WebhookEvent
 
 __all__ = ["SCHEMA_DIR", "TOPIC_MODELS", "render_all", "write_all"]
 
@@ -19,6 +19,7 @@ TOPIC_MODELS: dict[str, type[BaseModel]] = {
     "replies": ReplyMessage,
     "batches": BatchEvent,
     "dead-letter": DeadLetter,
+    "webhooks": WebhookEvent,
 }
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "RequestCounts",
     "RequestMessage",
     "TokenUsage",
+    "WEBHOOK_EVENT_TYPES",
+    "WebhookEvent",
     "body_model",
 ]
 
@@ -60,6 +62,11 @@ class RequestMessage(_Message):
     reply_to: ReplyTo | None = None
     received_at: float = Field(default_factory=_now, description="Unix seconds when batch-gpt accepted it.")
     attempt: int = Field(default=0, ge=0, description="0 first; +1 for each resubmission of an unfinished line.")
+    notify: bool = Field(
+        default=False,
+        description="The caller asked for an asynchronous answer (Prefer: respond-async or wait=N): with "
+        "BATCHGPT_WEBHOOK_URL set, its end is announced by a request.completed / request.failed webhook.",
+    )
 
     @model_validator(mode="after")
     def _body_names_a_model(self) -> RequestMessage:
@@ -139,10 +146,38 @@ class BatchEvent(_Message):
     occurred_at: float = Field(default_factory=_now)
 
 
-class DeadLetter(_Message):
-    """Something on the requests topic that could not be processed, with the reason (key: as received)."""
+WEBHOOK_EVENT_TYPES = (
+    "request.completed",
+    "request.failed",
+    "batch.completed",
+    "batch.failed",
+    "batch.expired",
+    "batch.cancelled",
+)
+"""The events batch-gpt sends to ``BATCHGPT_WEBHOOK_URL``."""
 
-    reason: Literal["not_json", "invalid_shape", "unknown_endpoint", "too_large", "unprocessable"]
+
+class WebhookEvent(_Message):
+    """An event for batch-gpt's webhook receiver on ``batchgpt.webhooks`` (key: ``data.id``), POSTed as OpenAI's
+    event shape ``{id, object: "event", type, created_at, data}`` with ``webhook-id`` = ``event_id``.
+
+    ``data`` of a request event: ``{id, status, status_code, endpoint}``; of a batch event: ``{id, status,
+    endpoint, model, request_counts}``.
+    """
+
+    event_id: str = Field(min_length=1, max_length=100)
+    type: Literal[
+        "request.completed", "request.failed", "batch.completed", "batch.failed", "batch.expired", "batch.cancelled"
+    ]
+    created_at: float = Field(default_factory=_now)
+    data: dict[str, Any]
+
+
+class DeadLetter(_Message):
+    """Something on the requests topic that could not be processed, or a webhook event that could not be delivered
+    (``undeliverable``, from the webhooks topic), with the reason (key: as received)."""
+
+    reason: Literal["not_json", "invalid_shape", "unknown_endpoint", "too_large", "unprocessable", "undeliverable"]
     error: str
     source_topic: str
     partition: int

@@ -95,3 +95,5 @@ class BatchEventKind(StrEnum):
     STATUS_CHANGED = "status_changed"
     TERMINAL = "terminal"
     RESOLVED = "resolved"
+    NOTIFIED = "notified"
+    """The provider said the batch changed (an OpenAI ``batch.*`` webhook the ingress verified): look at it now."""

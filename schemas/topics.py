@@ -14,7 +14,7 @@ HEADER_SCHEMA_VERSION = "batchgpt-schema-version"
 
 @dataclass(frozen=True)
 class TopicNames:
-    """The four topics of the contract, resolved against a prefix."""
+    """The topics of the contract, resolved against a prefix."""
 
     prefix: str = DEFAULT_TOPIC_PREFIX
 
@@ -34,6 +34,11 @@ class TopicNames:
     def dead_letter(self) -> str:
         return f"{self.prefix}dead-letter"
 
-    def all(self) -> tuple[str, str, str, str]:
+    @property
+    def webhooks(self) -> str:
+        """Events for batch-gpt's own webhook receiver (``BATCHGPT_WEBHOOK_URL``), delivered from here."""
+        return f"{self.prefix}webhooks"
+
+    def all(self) -> tuple[str, ...]:
         """Every topic, in pipeline order."""
-        return (self.requests, self.replies, self.batches, self.dead_letter)
+        return (self.requests, self.replies, self.batches, self.dead_letter, self.webhooks)

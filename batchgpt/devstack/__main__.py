@@ -2,8 +2,9 @@
 
 Starts a local Kafka broker when ``KAFKA_BOOTSTRAP_SERVERS`` is unset, the simulator when a provider's key
 is not set (and says so loudly): for the OpenAI routes when neither ``OPENAI_API_KEY`` nor Azure OpenAI's
-variables are set, for ``/v1/messages`` when ``ANTHROPIC_API_KEY`` is not set; then the collator, the
-resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
+variables are set (it then signs a webhook for each OpenAI batch that ends and POSTs it to the ingress's
+``/webhooks/openai``, as OpenAI would), for ``/v1/messages`` when ``ANTHROPIC_API_KEY`` is not set; then the
+collator, the resolver and the ingress on SQLite; prints the URL, a curl line and a Python snippet; Ctrl-C
 stops everything.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from batchgpt.boot import stop_requested
 from batchgpt.devstack.processes import ManagedProcess, stop_all
-from batchgpt.devstack.stack import simulator_anthropic_env, simulator_upstream_env
+from batchgpt.devstack.stack import simulator_anthropic_env, simulator_upstream_env, simulator_webhook_env
 
 __all__ = ["main"]
 
@@ -101,6 +102,7 @@ def main(argv: list[str]) -> int:
             _say("!!  Answers are synthetic. Set the provider's key to use its real Batch API.")
             _say("!" * 78)
             _say("")
+            env.update(simulator_webhook_env(args.port, env.get("OPENAI_WEBHOOK_SECRET")))
             sim = ManagedProcess.cli(
                 "simulator",
                 [
@@ -124,7 +126,6 @@ def main(argv: list[str]) -> int:
                 env.update(simulator_upstream_env(f"http://127.0.0.1:{args.simulator_port}"))
             if anthropic_local:
                 env.update(simulator_anthropic_env(f"http://127.0.0.1:{args.simulator_port}"))
-            env.setdefault("BATCHGPT_POLL_INTERVAL_S", "1")
         missing = [s for s in _SERVICES if not _built(s)]
         for service in _SERVICES:
             if service in missing:

@@ -19,6 +19,7 @@ from typing import Any
 
 from batchgpt.devstack.processes import ManagedProcess
 from batchgpt.simulator.testing import SimulatorProcess, start_simulator_process
+from batchgpt.webhooks.signing import new_secret
 
 SERVICES = ("collator", "resolver", "ingress")
 
@@ -100,6 +101,17 @@ def simulator_anthropic_env(root_url: str) -> dict[str, str]:
     return {"ANTHROPIC_API_KEY": "sk-ant-simulator", "ANTHROPIC_BASE_URL": root_url}
 
 
+def simulator_webhook_env(ingress_port: int, secret: str | None = None) -> dict[str, str]:
+    """The variables that make the simulator sign a webhook for each batch that ends and POST it to the ingress on
+    ``ingress_port``, and the ingress verify it: one secret (``secret``, or a fresh one) for both sides."""
+    secret = secret or new_secret()
+    return {
+        "OPENAI_WEBHOOK_SECRET": secret,
+        "BATCHGPT_SIM_WEBHOOK_URL": f"http://127.0.0.1:{ingress_port}/webhooks/openai",
+        "BATCHGPT_SIM_WEBHOOK_SECRET": secret,
+    }
+
+
 @contextlib.contextmanager
 def running_stack(
     *,
@@ -111,9 +123,13 @@ def running_stack(
     poll_interval_s: float = 0.2,
     simulator_flags: dict[str, object] | None = None,
     extra_env: dict[str, str] | None = None,
+    webhooks: bool = False,
 ) -> Iterator[Stack]:
     """Start the simulator and the three services; stop them all at the end. The simulator serves Anthropic's
     Message Batches too, so ``/v1/messages`` works on every stack.
+
+    ``webhooks=True``: the simulator POSTs a signed webhook for each batch that ends to the ingress's
+    ``/webhooks/openai``, and the services have ``OPENAI_WEBHOOK_SECRET`` (see :func:`simulator_webhook_env`).
 
     ``simulator_flags={"dialect": "azure"}`` runs the simulator in Azure's dialect and points the services at it
     through ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` instead of OpenAI's variables.
@@ -127,8 +143,9 @@ def running_stack(
         "log_level": "warning",
     }
     flags.update(simulator_flags or {})
-    simulator = start_simulator_process(log_path=state / "simulator.log", **flags)
     ingress_port = free_port()
+    hooks = simulator_webhook_env(ingress_port) if webhooks else {}
+    simulator = start_simulator_process(log_path=state / "simulator.log", env=hooks, **flags)
     env = {
         k: v
         for k, v in os.environ.items()
@@ -149,6 +166,8 @@ def running_stack(
             "BATCHGPT_LOG_LEVEL": "INFO",
         }
     )
+    if hooks:
+        env["OPENAI_WEBHOOK_SECRET"] = hooks["OPENAI_WEBHOOK_SECRET"]
     env.update(extra_env or {})
     stack = Stack(env=env, state=state, simulator=simulator, ingress_port=ingress_port)
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +24,7 @@ from batchgpt.simulator.error_handlers import install_error_handlers
 from batchgpt.simulator.ids import new_request_id
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.simulation import Simulation
+from batchgpt.simulator.webhooks import WebhookSender
 
 __all__ = ["create_app"]
 
@@ -49,6 +54,23 @@ class _RequestIds:
 
 def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> FastAPI:
     """Build the simulator app; state lives in ``app.state.simulation`` (loaded from ``state_dir`` if set)."""
+    simulation = Simulation(settings, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """With ``webhook_url`` set, announce each batch's end while the app serves."""
+        if settings.webhook_url is None or settings.webhook_secret is None:
+            yield
+            return
+        sender = WebhookSender(simulation, url=settings.webhook_url, secret=settings.webhook_secret)
+        task = asyncio.create_task(sender.run(), name="simulator-webhooks")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = FastAPI(
         title="batch-gpt simulator",
         description="A local stand-in for OpenAI's Files + Batches API, its batchable endpoints, and Anthropic's "
@@ -56,8 +78,9 @@ def create_app(settings: SimulatorSettings, *, clock: Clock | None = None) -> Fa
         docs_url="/_sim/docs",
         redoc_url=None,
         openapi_url="/_sim/openapi.json",
+        lifespan=lifespan,
     )
-    app.state.simulation = Simulation(settings, clock=clock)
+    app.state.simulation = simulation
     install_error_handlers(app)
     api_prefix = API_PREFIX if is_azure(settings) else ""  # Azure: the same API under /openai/v1
     for module in (routes_files, routes_batches, routes_sync, routes_models, routes_admin):

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from batchgpt.simulator.faults import FaultSpec
+from batchgpt.webhooks.signing import check_secret
 
 __all__ = ["DEFAULT_ANTHROPIC_MODELS", "DEFAULT_MODELS", "LIVE_FIELDS", "SimulatorSettings"]
 
@@ -155,12 +156,33 @@ class SimulatorSettings(BaseModel):
     faults: tuple[FaultSpec, ...] = ()
     """Faults armed at start (a JSON list in env/flags); see ``simulator.faults``."""
 
+    webhook_url: str | None = None
+    """If set (with ``webhook_secret``), a signed ``batch.*`` event is POSTed here when each batch ends, as OpenAI
+    does (e.g. batch-gpt's ``http://127.0.0.1:8000/webhooks/openai``)."""
+    webhook_secret: str | None = None
+    """The Standard Webhooks secret (``whsec_`` + base64) the events are signed with."""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    """Tries per event while the receiver fails (no answer, or not 2xx)."""
+    webhook_backoff_seconds: float = Field(default=0.5, gt=0)
+    """First wait between tries (doubling, jittered, at most 30 s)."""
+
     @field_validator("known_models", "anthropic_models", "api_keys", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(name.strip() for name in value.split(",") if name.strip())
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _usable_secret(cls, value: str | None) -> str | None:
+        return None if value is None else check_secret(value)
+
+    @model_validator(mode="after")
+    def _url_with_secret(self) -> SimulatorSettings:
+        if (self.webhook_url is None) != (self.webhook_secret is None):
+            raise ValueError("webhook_url and webhook_secret go together: set both or neither")
+        return self
 
     @field_validator("faults", mode="before")
     @classmethod

@@ -165,7 +165,7 @@ def run_simulator(settings: SimulatorSettings | None = None, **overrides: Any) -
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(base), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(base), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"simulator-{port}", daemon=True)
     thread.start()

@@ -19,6 +19,7 @@ module                 what it holds
 ``results``            ``results`` rows: storing answered chunks, reads for the HTTP API, purge
 ``leases``             the collator's leases on pending batches and the resolver's on open batches
 ``dashboard``          the dashboard's reads: requests by state, failed answers, token totals, a batch's answers
+``upstream_events``    a provider's webhook about a batch: find it by upstream id, make it due now
 =====================  ==========================================================================
 
 Every function is synchronous SQLAlchemy Core (async callers use ``asyncio.to_thread``) and works on

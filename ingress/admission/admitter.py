@@ -100,6 +100,7 @@ class Admitter:
                 body=item.body,
                 tenant=item.tenant,
                 received_at=received_at,
+                notify=item.notify,
             )
             fallback_request = encode(produced).decode()
         admission = Admission(
@@ -142,6 +143,7 @@ class Admitter:
                 body=item.body,
                 tenant=item.tenant,
                 received_at=admission.received_at,
+                notify=item.notify,
             )
         except BaseException:
             await asyncio.shield(self._records.forget(request_id))
@@ -179,6 +181,7 @@ class Admitter:
             body=item.body,
             tenant=item.tenant,
             received_at=row.received_at,
+            notify=item.notify,
         )
         self._metrics.produced_again.inc()
         logger.info("request produced again", extra={"request_id": row.request_id, "tenant": item.tenant})

@@ -44,7 +44,14 @@ class RequestPublisher:
         return self._timeout_seconds
 
     def message(
-        self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
+        self,
+        *,
+        request_id: str,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        tenant: str,
+        received_at: float,
+        notify: bool = False,
     ) -> RequestMessage:
         """The request as it goes on the requests topic (replies routed to this replica)."""
         return RequestMessage(
@@ -54,19 +61,32 @@ class RequestPublisher:
             tenant=tenant,
             reply_to=self._reply_to,
             received_at=received_at,
+            notify=notify,
         )
 
     async def publish(
-        self, *, request_id: str, endpoint: Endpoint, body: dict[str, Any], tenant: str, received_at: float
+        self,
+        *,
+        request_id: str,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        tenant: str,
+        received_at: float,
+        notify: bool = False,
     ) -> None:
-        """Produce one request; return once Kafka acknowledged it.
+        """Produce one request; return once Kafka acknowledged it (``notify``: announce its end by webhook).
 
         :raises ServiceUnavailable: Kafka refused it or did not answer in time (nothing was accepted); when the
             broker could not take it (no answer in time, its queue full, a delivery that failed), the outage's
             ``broker_unavailable``.
         """
         message = self.message(
-            request_id=request_id, endpoint=endpoint, body=body, tenant=tenant, received_at=received_at
+            request_id=request_id,
+            endpoint=endpoint,
+            body=body,
+            tenant=tenant,
+            received_at=received_at,
+            notify=notify,
         )
         try:
             future = self._producer.produce_nowait(

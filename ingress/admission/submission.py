@@ -17,7 +17,9 @@ class Submission:
 
     ``use_cache``: a finished successful identical request may answer it (:mod:`~ingress.admission.cache_policy`);
     ``sdk_retry``: an SDK's retry of an earlier attempt (``x-stainless-retry-count`` ≥ 1), which re-attaches to
-    the identical request it retries; ``deadline_seconds``: its ``Batchgpt-Deadline`` while a deadline fallback is on.
+    the identical request it retries; ``deadline_seconds``: its ``Batchgpt-Deadline`` while a deadline fallback is on;
+    ``notify``: the caller asked for an asynchronous answer (``Prefer: respond-async`` or ``wait=N``), so its end
+    is announced by webhook when webhooks out are on.
     """
 
     tenant: str
@@ -27,6 +29,7 @@ class Submission:
     use_cache: bool
     sdk_retry: bool = False
     deadline_seconds: float | None = None
+    notify: bool = False
 
 
 @dataclass(slots=True)

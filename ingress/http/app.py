@@ -20,6 +20,7 @@ from ingress.http.routes_completions import completions_router
 from ingress.http.routes_dashboard import dashboard_router
 from ingress.http.routes_health import health_router
 from ingress.http.routes_models import models_router
+from ingress.http.routes_webhooks import webhooks_router
 from ingress.process.service import IngressService
 from ingress.settings import IngressSettings
 
@@ -78,4 +79,10 @@ def create_app(settings: IngressSettings) -> FastAPI:
     app.include_router(health_router(service.readiness, service.metrics))
     admins = DashboardAccess(service.keys, (key.get_secret_value() for key in settings.admin_keys))
     app.include_router(dashboard_router(service.engine, admins, settings.price_table()))
+    if settings.openai_webhook_secret is not None:  # unset: no route (404) and none in the OpenAPI document
+        app.include_router(
+            webhooks_router(
+                settings.openai_webhook_secret, service.notices, service.metrics, max_body_bytes=settings.max_body_bytes
+            )
+        )
     return app

@@ -69,6 +69,7 @@ class PostHandler:
             use_cache,
             sdk_retry=is_sdk_retry(headers.get("x-stainless-retry-count")),
             deadline_seconds=deadline if limits.deadlines else None,
+            notify=preference.asked_async,
         )
         outcome = await self._submitter.submit(item)
         stream = None if preference.respond_async else streaming.replayer_for(spec.endpoint, body)

@@ -29,6 +29,7 @@ from ingress.replies.holder import Holder
 from ingress.replies.listener import ReplyListener
 from ingress.replies.sweeper import purge_loop, recheck_loop
 from ingress.settings import IngressSettings
+from ingress.upstream_notices import UpstreamNotices
 
 __all__ = ["IngressService"]
 
@@ -77,6 +78,9 @@ class IngressService:
             partition=settings.reply_partition,
             correlator=self.correlator,
             metrics=self.metrics,
+        )
+        self.notices = UpstreamNotices(
+            self.engine, self._producer, settings.topics, timeout_seconds=settings.produce_timeout_seconds
         )
         self.readiness = Readiness(settings, self.engine, self.listener, self.drain)
         self.models = ModelCatalog(

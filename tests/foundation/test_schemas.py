@@ -31,7 +31,7 @@ def test_public_surface() -> None:
         "CONTENT_TYPE", "DEFAULT_TOPIC_PREFIX", "HEADER_CONTENT_TYPE", "HEADER_SCHEMA_VERSION", "SCHEMA_VERSION",
         "TERMINAL_BATCH_STATUSES", "BatchEvent", "BatchEventKind", "BatchStatus", "DeadLetter", "DecodeError",
         "Endpoint", "ReplyMessage", "ReplyStatus", "ReplyTo", "RequestCounts", "RequestMessage", "RequestState",
-        "TokenUsage", "TopicNames", "decode", "encode",
+        "TokenUsage", "TopicNames", "WebhookEvent", "decode", "encode",
     }  # fmt: skip
 
 
@@ -47,7 +47,13 @@ def test_schemas_imports_no_io_library() -> None:
 
 
 def test_topic_names_follow_the_prefix() -> None:
-    assert TopicNames().all() == ("batchgpt.requests", "batchgpt.replies", "batchgpt.batches", "batchgpt.dead-letter")
+    assert TopicNames().all() == (
+        "batchgpt.requests",
+        "batchgpt.replies",
+        "batchgpt.batches",
+        "batchgpt.dead-letter",
+        "batchgpt.webhooks",
+    )
     assert TopicNames("x.").requests == "x.requests"
 
 

@@ -136,9 +136,19 @@ def test_azure_polls_every_60_seconds_unless_the_interval_is_set() -> None:
     assert load_settings(ResolverSettings, environ={}).poll_interval_seconds == 30.0
     azure = load_settings(ResolverSettings, environ=AZURE)
     assert azure.poll_interval_seconds == 60.0
-    assert azure.min_poll_gap_seconds == 60.0  # the jitter may stretch the interval, never shrink it
+    assert azure.min_poll_gap_for("openai") == 60.0  # the jitter may stretch the interval, never shrink it
     chosen = load_settings(ResolverSettings, environ={**AZURE, "BATCHGPT_POLL_INTERVAL_S": "5"})
-    assert (chosen.poll_interval_seconds, chosen.min_poll_gap_seconds) == (5.0, 0.0)
+    assert (chosen.poll_interval_seconds, chosen.min_poll_gap_for("openai")) == (5.0, 0.0)
+
+
+def test_anthropic_batches_keep_the_plain_poll_interval_under_azure_or_openai_webhooks() -> None:
+    webhooks = {"OPENAI_WEBHOOK_SECRET": "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"}
+    for environ in (AZURE, webhooks):
+        settings = load_settings(ResolverSettings, environ=environ)
+        assert settings.poll_interval_for("openai") in (60.0, 300.0)
+        assert (settings.poll_interval_for("anthropic"), settings.min_poll_gap_for("anthropic")) == (30.0, 0.0)
+    chosen = load_settings(ResolverSettings, environ={**webhooks, "BATCHGPT_POLL_INTERVAL_S": "2"})
+    assert (chosen.poll_interval_for("openai"), chosen.poll_interval_for("anthropic")) == (2.0, 2.0)
 
 
 def test_a_service_started_with_half_of_azures_pair_exits_naming_the_variables() -> None:
