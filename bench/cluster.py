@@ -32,7 +32,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[at
 
 from batchgpt.broker import BrokerCluster, linked_home, start_cluster
 from batchgpt.devstack.stack import Stack
-from bench.faults import bench_stack, drive
+from bench.faults import bench_stack, drive, run_parser
 from bench.probe import Probe
 from bench.report import conditions, lease_settings, print_figures
 from bench.schedule import Fault, schedule_faults
@@ -42,18 +42,9 @@ REPLICATION = {"BATCHGPT_TOPIC_REPLICATION_FACTOR": "3", "BATCHGPT_TOPIC_MIN_INS
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--calls", type=int, default=600)
-    parser.add_argument("--rate", type=float, default=20.0, help="calls per second")
-    parser.add_argument("--seed", default=os.environ.get("BATCHGPT_FAULT_SEED", "16"))
+    parser = run_parser(__doc__, calls=600, rate=20.0, settle_s=300.0)
     parser.add_argument("--node", type=int, default=None, help="the node to kill (1-3; default: seeded)")
     parser.add_argument("--restart-after", type=float, default=None, help="start the killed node again after S s")
-    parser.add_argument("--settle", type=float, default=300.0, help="seconds to wait for answers after the last send")
-    parser.add_argument("--max-retries", type=int, default=None, help="the SDK's retries (default: the SDK's own)")
-    parser.add_argument("--window-ms", type=int, default=1000, help="the collator's batch window")
-    parser.add_argument("--in-progress-s", type=float, default=1.0, help="the simulator's time per batch")
-    parser.add_argument("--postgres-admin-url", default=os.environ.get("BATCHGPT_TEST_POSTGRES_URL"))
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra service setting")
     return parser.parse_args(argv)
 
 

@@ -43,19 +43,27 @@ from tests.support.private_postgres import PrivatePostgres
 SERVICES = ("collator", "resolver", "ingress")
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--mode", choices=["kill", "database", "broker"], default="kill")
-    parser.add_argument("--calls", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=50.0, help="calls per second")
+def run_parser(doc: str | None, *, calls: int, rate: float, settle_s: float) -> argparse.ArgumentParser:
+    """The arguments every fault benchmark takes: the calls, their pace, the seed and the stack's settings."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--calls", type=int, default=calls)
+    parser.add_argument("--rate", type=float, default=rate, help="calls per second")
     parser.add_argument("--seed", default=os.environ.get("BATCHGPT_FAULT_SEED", "16"))
-    parser.add_argument("--settle", type=float, default=420.0, help="seconds to wait for answers after the last send")
-    parser.add_argument("--outage", type=float, default=10.0, help="seconds PostgreSQL stays down (database mode)")
+    parser.add_argument(
+        "--settle", type=float, default=settle_s, help="seconds to wait for answers after the last send"
+    )
     parser.add_argument("--max-retries", type=int, default=None, help="the SDK's retries (default: the SDK's own)")
     parser.add_argument("--window-ms", type=int, default=1000, help="the collator's batch window")
     parser.add_argument("--in-progress-s", type=float, default=1.0, help="the simulator's time per batch")
     parser.add_argument("--postgres-admin-url", default=os.environ.get("BATCHGPT_TEST_POSTGRES_URL"))
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra service setting")
+    return parser
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = run_parser(__doc__, calls=3000, rate=50.0, settle_s=420.0)
+    parser.add_argument("--mode", choices=["kill", "database", "broker"], default="kill")
+    parser.add_argument("--outage", type=float, default=10.0, help="seconds PostgreSQL stays down (database mode)")
     return parser.parse_args(argv)
 
 
