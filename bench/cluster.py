@@ -43,7 +43,7 @@ REPLICATION = {"BATCHGPT_TOPIC_REPLICATION_FACTOR": "3", "BATCHGPT_TOPIC_MIN_INS
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = run_parser(__doc__, calls=600, rate=20.0, settle_s=300.0)
-    parser.add_argument("--node", type=int, default=None, help="the node to kill (1-3; default: seeded)")
+    parser.add_argument("--node", type=int, default=None, help="the node to kill (1-3; default: seeded; 0: none)")
     parser.add_argument("--restart-after", type=float, default=None, help="start the killed node again after S s")
     return parser.parse_args(argv)
 
@@ -64,6 +64,8 @@ def topic_replication(bootstrap: str, prefix: str) -> list[str]:
 
 
 def _plan(args: argparse.Namespace, cluster: BrokerCluster) -> list[Fault]:
+    if args.node == 0:
+        return []  # a baseline run
     node = args.node or random.Random(f"{args.seed}:node").choice([n.node_id for n in cluster.nodes])
     faults = schedule_faults(args.seed, [f"kill -9 broker {node}"], args.calls / args.rate)
     if args.restart_after is not None:

@@ -9,7 +9,8 @@ Modes (each fault at a moment drawn from ``--seed``, between a fifth and seven t
   server of ``--postgres-admin-url`` (default ``BATCHGPT_TEST_POSTGRES_URL``);
 * ``database``: a PostgreSQL cluster of the run's own (``scripts/local_postgres.py`` on a free port), stopped for
   ``--outage`` seconds (10) and started again;
-* ``broker``: a Kafka broker of the run's own, stopped the controlled way and started again on its data.
+* ``broker``: a Kafka broker of the run's own, stopped the controlled way and started again on its data;
+* ``none``: the ``kill`` mode's stack without a fault, for a baseline.
 
 Prints the lease settings the services ran with, then: answered, unanswered, errors after the SDK's retries,
 duplicates upstream (the simulator's count), every HTTP status the callers saw on the way (their retries too),
@@ -62,7 +63,7 @@ def run_parser(doc: str | None, *, calls: int, rate: float, settle_s: float) -> 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = run_parser(__doc__, calls=3000, rate=50.0, settle_s=420.0)
-    parser.add_argument("--mode", choices=["kill", "database", "broker"], default="kill")
+    parser.add_argument("--mode", choices=[*STAGES, "none"], default="kill", help="none: a baseline run, no fault")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds PostgreSQL stays down (database mode)")
     return parser.parse_args(argv)
 
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(tempfile.mkdtemp(prefix=f"bench-faults-{args.mode}-"))
     print(f"fault benchmark, mode {args.mode}: {args.calls} calls at {args.rate:g}/s, seed {args.seed}")
     print(f"{conditions()}; logs in {state}")
-    with STAGES[args.mode](args, state) as (stack, act, kinds):
+    with STAGES.get(args.mode, _kill_stage)(args, state) as (stack, act, kinds):
+        kinds = kinds if args.mode in STAGES else []
         for line in lease_settings(stack.env):
             print(f"  {line}")
         faults = schedule_faults(args.seed, kinds, args.calls / args.rate)

@@ -43,7 +43,7 @@ class Probe:
             },
         )
         ensure_topics(settings, names=[self.topic], partitions=self.partitions)
-        producer = Producer(producer_config(settings))
+        producer = Producer(producer_config(settings, log_level=0))  # a dead broker's refusals are expected
         consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap_servers,
