@@ -34,7 +34,7 @@ from batchgpt.broker import BrokerCluster, linked_home, start_cluster
 from batchgpt.devstack.stack import Stack
 from bench.faults import bench_stack, drive, run_parser
 from bench.probe import Probe
-from bench.report import conditions, lease_settings, print_figures
+from bench.report import conditions, lease_settings, print_figures, write_calls
 from bench.schedule import Fault, schedule_faults
 from tests.support.databases import temporary_postgres_database
 
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             probe.stop()
             print_figures(callers, stack.simulator.stats(include_custom_ids=True), windows[:1])
+            if args.calls_csv is not None:
+                write_calls(callers, args.calls_csv)
             for line in probe.figures():
                 print(line)
     finally:

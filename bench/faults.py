@@ -35,7 +35,7 @@ from batchgpt.devstack.stack import Stack, running_stack
 from batchgpt.simulator.testing import free_port
 from bench.callers import Callers
 from bench.figures import Window
-from bench.report import FaultWindow, conditions, lease_settings, print_figures
+from bench.report import FaultWindow, conditions, lease_settings, print_figures, write_calls
 from bench.schedule import Fault, schedule_faults
 from tests.support.broker import session_broker
 from tests.support.databases import temporary_postgres_database
@@ -58,6 +58,7 @@ def run_parser(doc: str | None, *, calls: int, rate: float, settle_s: float) -> 
     parser.add_argument("--in-progress-s", type=float, default=1.0, help="the simulator's time per batch")
     parser.add_argument("--postgres-admin-url", default=os.environ.get("BATCHGPT_TEST_POSTGRES_URL"))
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra service setting")
+    parser.add_argument("--calls-csv", type=Path, default=None, help="write one row per call to this file")
     return parser
 
 
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print_figures(callers, stack.simulator.stats(include_custom_ids=True), windows)
+        if args.calls_csv is not None:
+            write_calls(callers, args.calls_csv)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

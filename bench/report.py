@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 from collections import Counter
@@ -14,7 +15,7 @@ from batchgpt.settings import env_names, load_settings
 from bench.callers import Callers
 from bench.figures import Window, percentile, recovery_s
 
-__all__ = ["FaultWindow", "conditions", "lease_settings", "print_figures"]
+__all__ = ["FaultWindow", "conditions", "lease_settings", "print_figures", "write_calls"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +66,9 @@ def print_figures(callers: Callers, stats: Mapping[str, Any], faults: Sequence[F
     print(f"answered               {len(callers.answered)} ({wrong} with a wrong answer)")
     print(f"unanswered             {len(callers.unanswered)}")
     print(f"errors after retries   {len(callers.failed)} {dict(errors) if errors else ''}")
+    if callers.failed:
+        sent = [r.sent_at - callers.started_at for r in callers.failed]
+        print(f"  their calls sent       from {min(sent):.1f} s to {max(sent):.1f} s")
     print(f"lines upstream         {stats['lines_submitted']} in {stats['batches']} batches")
     print(f"duplicates upstream    {len(stats['duplicate_custom_ids'])} custom_ids sent twice")
     seen = ", ".join(f"{status}: {n}" for status, n in sorted(callers.statuses.items()))
@@ -84,3 +88,14 @@ def print_figures(callers: Callers, stats: Mapping[str, Any], faults: Sequence[F
     if recoveries:
         longest = None if None in recoveries else max(r for r in recoveries if r is not None)
         print(f"longest recovery       {_seconds(longest)}")
+
+
+def write_calls(callers: Callers, path: Path) -> None:
+    """One CSV row per call: seconds from the start to its send and its end, and how it ended."""
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["call", "model", "sent_s", "ended_s", "outcome"])
+        for i, r in enumerate(callers.records):
+            ended = "" if r.ended_at is None else f"{r.ended_at - callers.started_at:.3f}"
+            outcome = r.error or ("wrong" if r.wrong else "answered" if r.answered_at is not None else "unanswered")
+            writer.writerow([i, r.body["model"], f"{r.sent_at - callers.started_at:.3f}", ended, outcome])
