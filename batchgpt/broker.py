@@ -396,7 +396,8 @@ def kill_broker(home: Path, port: int) -> bool:
     if pid is None:
         return False
     os.kill(pid, signal.SIGKILL)
-    while _alive(pid):
+    deadline = time.monotonic() + 10  # another process's child stays a zombie until its parent reaps it
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return True
 
