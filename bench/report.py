@@ -38,8 +38,8 @@ def conditions() -> str:
 
 
 def lease_settings(env: Mapping[str, str]) -> list[str]:
-    """``VARIABLE=value`` of every lease, heartbeat and sweep setting of the collator and the resolver, as the
-    stack's environment makes them (their defaults where it sets none)."""
+    """``VARIABLE=value`` of every lease, heartbeat, sweep and group session setting of the collator and the
+    resolver, as the stack's environment makes them (their defaults where it sets none): what bounds a recovery."""
     from collator.settings import CollatorSettings
     from resolver.settings import ResolverSettings
 
@@ -47,7 +47,7 @@ def lease_settings(env: Mapping[str, str]) -> list[str]:
     for cls in (CollatorSettings, ResolverSettings):
         settings = load_settings(cls, environ=env)
         for name, variable in env_names(cls).items():
-            if any(word in name for word in ("lease", "heartbeat", "sweep")):
+            if any(word in name for word in ("lease", "heartbeat", "sweep", "session")):
                 lines.append(f"{variable}={getattr(settings, name)}")
     return lines
 
