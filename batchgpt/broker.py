@@ -1,4 +1,5 @@
-"""A local single-node Apache Kafka broker (KRaft) run with plain ``java`` from Maven Central jars.
+"""A local single-node Apache Kafka broker (KRaft) run with plain ``java`` from Maven Central jars, or a local
+cluster of N such nodes (``start_cluster``: a shared controller quorum, for the cluster benchmark).
 
 ``batch-gpt broker fetch|start|stop|status|run``:
 
@@ -25,16 +26,23 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "BrokerCluster",
     "BrokerHandle",
     "KAFKA_VERSION",
+    "Node",
     "fetch_jars",
     "kafka_version",
+    "kill_broker",
+    "linked_home",
     "main",
     "start_broker",
+    "start_cluster",
     "stop_broker",
     "wait_until_ready",
 ]
@@ -117,6 +125,17 @@ def fetch_jars(home: Path) -> Path:
     return lib
 
 
+def linked_home(path: Path, jars_home: Path | None = None) -> Path:
+    """A broker home at ``path`` of its own (for brokers started and stopped by one run) whose jars are a link to
+    those of ``jars_home`` (:func:`default_home`), fetched there when missing."""
+    lib = fetch_jars(jars_home or default_home())
+    (path / "lib").mkdir(parents=True, exist_ok=True)
+    link = path / "lib" / lib.name
+    if not link.exists():
+        link.symlink_to(lib, target_is_directory=True)
+    return path
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,28 +149,32 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _server_properties(port: int, controller_port: int, data_dir: Path) -> str:
+def _server_properties(node: Node, nodes: Sequence[Node], data_dir: Path) -> str:
+    """One node's properties: broker and controller in one process, the quorum's voters being every node, and the
+    internal topics replicated on every node with a majority in sync (1 of 1, 2 of 3)."""
+    replicas, in_sync = len(nodes), len(nodes) // 2 + 1
+    voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
     return "\n".join(
         [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            f"node.id={node.node_id}",
+            f"controller.quorum.voters={voters}",
+            f"listeners=PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{node.port}",
             "inter.broker.listener.name=PLAINTEXT",
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={data_dir}",
             "num.partitions=1",
-            "default.replication.factor=1",
-            "min.insync.replicas=1",
-            "offsets.topic.replication.factor=1",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={in_sync}",
+            f"offsets.topic.replication.factor={replicas}",
             "offsets.topic.num.partitions=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={in_sync}",
             "transaction.state.log.num.partitions=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={in_sync}",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=true",
             "num.network.threads=2",
@@ -181,6 +204,15 @@ def _java_base(lib: Path, log_dir: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Node:
+    """One broker+controller node of a local cluster: its id and its two ports on 127.0.0.1."""
+
+    node_id: int
+    port: int
+    controller_port: int
+
+
+@dataclass(frozen=True)
 class BrokerHandle:
     """A started broker: where it listens and how to stop it."""
 
@@ -193,8 +225,10 @@ class BrokerHandle:
         return f"127.0.0.1:{self.port}"
 
 
-def wait_until_ready(bootstrap_servers: str, timeout_s: float = 90.0, pid: int | None = None) -> None:
-    """Poll the broker with an admin request until it answers, or raise after ``timeout_s``."""
+def wait_until_ready(
+    bootstrap_servers: str, timeout_s: float = 90.0, pid: int | None = None, *, brokers: int = 1
+) -> None:
+    """Poll with an admin request until the metadata lists ``brokers`` brokers, or raise after ``timeout_s``."""
     from confluent_kafka.admin import AdminClient
 
     deadline = time.monotonic() + timeout_s
@@ -205,7 +239,7 @@ def wait_until_ready(bootstrap_servers: str, timeout_s: float = 90.0, pid: int |
             raise RuntimeError(f"the Kafka broker (pid {pid}) exited during start-up")
         try:
             metadata = admin.list_topics(timeout=2)
-            if metadata.brokers:
+            if len(metadata.brokers) >= brokers:
                 return
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
             last_error = exc
@@ -228,19 +262,13 @@ def _alive(pid: int) -> bool:
     return done == 0
 
 
-def start_broker(
-    home: Path,
-    port: int = 9092,
-    controller_port: int | None = None,
-    timeout_s: float = 90.0,
-    fresh: bool = True,
-) -> BrokerHandle:
-    """Format storage and start a broker in the background; return once it answers."""
-    lib = fetch_jars(home)
-    if _port_in_use(port):
-        raise RuntimeError(f"127.0.0.1:{port} is already in use; is a broker running? (batch-gpt broker status)")
-    controller_port = controller_port or _free_port()
-    state = home / f"broker-{port}"
+def _new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _launch(home: Path, lib: Path, node: Node, nodes: Sequence[Node], cluster_id: str, fresh: bool) -> BrokerHandle:
+    """Write the node's properties, format its storage when it has none, and start it in the background."""
+    state = home / f"broker-{node.port}"
     data_dir = state / "data"
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -248,9 +276,8 @@ def start_broker(
     log_dir = state / "log"
     log_dir.mkdir(exist_ok=True)
     props = state / "server.properties"
-    props.write_text(_server_properties(port, controller_port, data_dir))
+    props.write_text(_server_properties(node, nodes, data_dir))
     if not (data_dir / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(  # --cluster-id=…: an id may start with "-", which a separate argument would not survive
             [
                 *_java_base(lib, log_dir),
@@ -271,25 +298,114 @@ def start_broker(
             start_new_session=True,
         )
     (state / "pid").write_text(str(proc.pid))
-    handle = BrokerHandle(port=port, pid=proc.pid, state_dir=state)
+    return BrokerHandle(port=node.port, pid=proc.pid, state_dir=state)
+
+
+def _await_ready(home: Path, handles: Sequence[BrokerHandle], timeout_s: float) -> None:
+    """Wait until the metadata lists every node of ``handles``; on failure stop them and show a log tail."""
+    bootstrap = ",".join(h.bootstrap_servers for h in handles)
     try:
-        wait_until_ready(handle.bootstrap_servers, timeout_s=timeout_s, pid=proc.pid)
+        wait_until_ready(bootstrap, timeout_s=timeout_s, pid=handles[0].pid, brokers=len(handles))
     except Exception:
-        stop_broker(home, port)
-        tail = (log_dir / "server.out").read_text(errors="replace")[-3000:]
+        for handle in handles:
+            stop_broker(home, handle.port)
+        tail = (handles[0].state_dir / "log" / "server.out").read_text(errors="replace")[-3000:]
         sys.stderr.write(f"--- broker log tail ---\n{tail}\n")
         raise
+
+
+def start_broker(
+    home: Path,
+    port: int = 9092,
+    controller_port: int | None = None,
+    timeout_s: float = 90.0,
+    fresh: bool = True,
+) -> BrokerHandle:
+    """Format storage and start a broker in the background; return once it answers."""
+    lib = fetch_jars(home)
+    if _port_in_use(port):
+        raise RuntimeError(f"127.0.0.1:{port} is already in use; is a broker running? (batch-gpt broker status)")
+    node = Node(node_id=1, port=port, controller_port=controller_port or _free_port())
+    handle = _launch(home, lib, node, (node,), _new_cluster_id(), fresh)
+    _await_ready(home, [handle], timeout_s)
     return handle
+
+
+@dataclass(frozen=True)
+class BrokerCluster:
+    """A local KRaft cluster: every node a broker and a controller (the quorum's voters), each with its state in
+    ``home/broker-<port>``. Topics it creates by default, and its internal ones, have one replica per node with a
+    majority in sync (``min.insync.replicas`` 2 of 3)."""
+
+    home: Path
+    nodes: tuple[Node, ...]
+    cluster_id: str
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def node(self, node_id: int) -> Node:
+        return next(n for n in self.nodes if n.node_id == node_id)
+
+    def start_node(self, node_id: int, timeout_s: float = 120.0) -> BrokerHandle:
+        """Start one node again on its ports and data (after :meth:`kill`); return once the cluster lists it."""
+        handle = _launch(self.home, fetch_jars(self.home), self.node(node_id), self.nodes, self.cluster_id, False)
+        # asked directly: the other nodes' metadata may still list it from before it died
+        wait_until_ready(handle.bootstrap_servers, timeout_s=timeout_s, pid=handle.pid, brokers=len(self.nodes))
+        return handle
+
+    def stop_node(self, node_id: int, grace_s: float = 30.0) -> bool:
+        """Stop one node the controlled way (SIGTERM, SIGKILL after ``grace_s``); return whether it was running."""
+        return stop_broker(self.home, self.node(node_id).port, grace_s=grace_s)
+
+    def kill(self, node_id: int) -> bool:
+        """SIGKILL one node, as a crash would; return whether it was running."""
+        return kill_broker(self.home, self.node(node_id).port)
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Stop every node at once (SIGTERM, then SIGKILL after ``grace_s``): one after the other, the last ones
+        would wait out the grace period for a quorum that the first ones took away."""
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            list(pool.map(lambda node: stop_broker(self.home, node.port, grace_s=grace_s), self.nodes))
+
+
+def start_cluster(home: Path, size: int = 3, timeout_s: float = 120.0) -> BrokerCluster:
+    """Format and start ``size`` nodes on free ports of 127.0.0.1; return once the metadata lists them all."""
+    lib = fetch_jars(home)
+    nodes = tuple(Node(node_id=i, port=_free_port(), controller_port=_free_port()) for i in range(1, size + 1))
+    cluster = BrokerCluster(home=home, nodes=nodes, cluster_id=_new_cluster_id())
+    handles = [_launch(home, lib, node, nodes, cluster.cluster_id, True) for node in nodes]
+    _await_ready(home, handles, timeout_s)
+    return cluster
+
+
+def _take_pid(home: Path, port: int) -> int | None:
+    """The pid of the broker started for ``port`` while it runs (its pid file removed), else None."""
+    pid_file = home / f"broker-{port}" / "pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text())
+    pid_file.unlink()
+    return pid if _alive(pid) else None
+
+
+def kill_broker(home: Path, port: int) -> bool:
+    """SIGKILL the broker started for ``port`` and reap it; return whether one was running."""
+    pid = _take_pid(home, port)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10  # another process's child stays a zombie until its parent reaps it
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
 
 
 def stop_broker(home: Path, port: int = 9092, grace_s: float = 20.0) -> bool:
     """Stop the broker started for ``port`` (SIGTERM, then SIGKILL); return whether one was running."""
-    pid_file = home / f"broker-{port}" / "pid"
-    if not pid_file.exists():
-        return False
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    if not _alive(pid):
+    pid = _take_pid(home, port)
+    if pid is None:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s

@@ -79,20 +79,22 @@ def ping_kafka(settings: KafkaSettings, timeout_s: float = 3.0) -> None:
 def ensure_topics(
     settings: KafkaSettings, names: Iterable[str] | None = None, partitions: int | None = None, timeout_s: float = 30.0
 ) -> None:
-    """Create the contract's topics (or ``names``) if missing, taking messages up to :data:`MAX_MESSAGE_BYTES`;
-    existing topics are left as they are."""
+    """Create the contract's topics (or ``names``) if missing, taking messages up to :data:`MAX_MESSAGE_BYTES`,
+    with ``BATCHGPT_TOPIC_REPLICATION_FACTOR`` replicas and ``BATCHGPT_TOPIC_MIN_INSYNC_REPLICAS`` when set (the
+    broker's defaults otherwise); existing topics are left as they are."""
     admin = admin_client(settings)
     wanted = list(names) if names is not None else list(settings.topics.all())
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [n for n in wanted if n not in existing]
     if not missing:
         return
+    config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+    if settings.topic_min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
     count = partitions or settings.topic_partitions
     futures = admin.create_topics(
         [
-            NewTopic(
-                n, num_partitions=count, replication_factor=-1, config={"max.message.bytes": str(MAX_MESSAGE_BYTES)}
-            )
+            NewTopic(n, num_partitions=count, replication_factor=settings.topic_replication_factor or -1, config=config)
             for n in missing
         ],
         operation_timeout=timeout_s,

@@ -94,6 +94,25 @@ class KafkaSettings(_Base):
         default=DEFAULT_TOPIC_PREFIX, validation_alias=env_var("BATCHGPT_TOPIC_PREFIX"), pattern=r"^[A-Za-z0-9._\-]*$"
     )
     topic_partitions: int = Field(default=4, ge=1, le=1000, validation_alias=env_var("BATCHGPT_TOPIC_PARTITIONS"))
+    topic_replication_factor: int | None = Field(
+        default=None, ge=1, le=32, validation_alias=env_var("BATCHGPT_TOPIC_REPLICATION_FACTOR")
+    )
+    """Replicas of each topic batch-gpt creates (unset: the broker's ``default.replication.factor``)."""
+    topic_min_insync_replicas: int | None = Field(
+        default=None, ge=1, le=32, validation_alias=env_var("BATCHGPT_TOPIC_MIN_INSYNC_REPLICAS")
+    )
+    """``min.insync.replicas`` of each topic batch-gpt creates: how many replicas must have a message before an
+    acks=all producer is answered (unset: the broker's default)."""
+
+    @model_validator(mode="after")
+    def _in_sync_within_replicas(self) -> Self:
+        replicas, in_sync = self.topic_replication_factor, self.topic_min_insync_replicas
+        if replicas is not None and in_sync is not None and in_sync > replicas:
+            raise ValueError(
+                f"BATCHGPT_TOPIC_MIN_INSYNC_REPLICAS ({in_sync}) exceeds BATCHGPT_TOPIC_REPLICATION_FACTOR "
+                f"({replicas}): no acks=all write could ever succeed"
+            )
+        return self
 
     @property
     def topics(self) -> TopicNames:

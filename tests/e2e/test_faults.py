@@ -22,11 +22,10 @@ import pytest
 from anthropic import AsyncAnthropic
 from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI
 
-from batchgpt.broker import BrokerHandle, default_home, fetch_jars, start_broker, stop_broker
+from batchgpt.broker import BrokerCluster, BrokerHandle, linked_home, start_cluster
 from batchgpt.devstack.stack import Stack
 from batchgpt.simulator.answers import expected_chat_content
 from batchgpt.simulator.message_answers import expected_message_text
-from batchgpt.simulator.testing import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -56,30 +55,27 @@ def schedule(request: pytest.FixtureRequest) -> FaultSchedule:
 class OwnBroker:
     """A broker of the test's own (never the shared one): stopped and started again on the same ports and data."""
 
-    home: Path
-    port: int
-    controller_port: int
+    cluster: BrokerCluster
+
+    @property
+    def port(self) -> int:
+        return self.cluster.nodes[0].port
 
     def start(self) -> BrokerHandle:
-        return start_broker(self.home, port=self.port, controller_port=self.controller_port, timeout_s=120, fresh=False)
+        return self.cluster.start_node(1, timeout_s=120)
 
     def stop(self) -> None:
-        assert stop_broker(self.home, self.port, grace_s=30)
+        assert self.cluster.stop_node(1, grace_s=30)
 
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[OwnBroker]:
     """A single-node broker with its home under ``tmp_path``, on the jars the session already has."""
-    lib = fetch_jars(default_home())
-    home = tmp_path / "kafka"
-    (home / "lib").mkdir(parents=True)
-    (home / "lib" / lib.name).symlink_to(lib, target_is_directory=True)
-    broker = OwnBroker(home=home, port=free_port(), controller_port=free_port())
-    broker.start()
+    broker = OwnBroker(start_cluster(linked_home(tmp_path / "kafka"), size=1, timeout_s=120))
     try:
         yield broker
     finally:
-        stop_broker(home, broker.port)
+        broker.cluster.stop()
 
 
 def _body(model: str, prompt: str) -> dict[str, Any]:
