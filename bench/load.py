@@ -17,28 +17,19 @@ Needs ``wrk`` (Debian package) and, for the peer, a separate virtualenv with ``a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.targets import (  # noqa: E402
-    STATE,
-    Target,
-    autobatcher_target,
-    batch_gpt_target,
-    peak_rss_mb,
-    simulator_ceiling,
-)
+from bench.targets import STATE, Target, compared_targets, peak_rss_mb  # noqa: E402
 
 
 @dataclass
@@ -146,19 +137,14 @@ def main() -> int:
         "validating_seconds": 0.05, "in_progress_seconds": args.in_progress_s, "finalizing_seconds": 0.05,
         "log_level": "warning",
     }  # fmt: skip
-    targets: list[Callable[[], contextlib.AbstractContextManager[Target]]] = []
-    if not args.skip_ceiling:
-        targets.append(lambda: simulator_ceiling(sim_flags))
-    targets.append(
-        lambda: batch_gpt_target(
-            sim_flags=sim_flags,
-            window_ms=args.window_ms,
-            ingress_workers=args.ingress_workers,
-            database_url=args.database_url,
-        )
+    targets = compared_targets(
+        sim_flags=sim_flags,
+        window_ms=args.window_ms,
+        ingress_workers=args.ingress_workers,
+        database_url=args.database_url,
+        ceiling=not args.skip_ceiling,
+        peer=not args.skip_peer,
     )
-    if not args.skip_peer:
-        targets.append(lambda: autobatcher_target(sim_flags=sim_flags, window_ms=args.window_ms))
     rows: list[tuple[int, list[Result]]] = []
     for connections in levels:
         for make in targets:  # each target alone on the machine, freshly started for each connection count

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import math
 import os
@@ -33,7 +32,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.targets import STATE, Target, autobatcher_target, batch_gpt_target, cpu_seconds  # noqa: E402
+from bench.targets import STATE, Target, compared_targets, cpu_seconds  # noqa: E402
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12"
 VEGETA_VERSION = "v12.13.0"
@@ -249,16 +247,14 @@ def main() -> int:
         "log_level": "warning",
     }  # fmt: skip
     inherent_s = args.window_ms / 1000 + 0.05 + args.in_progress_s + 0.05
-    targets: list[Callable[[], contextlib.AbstractContextManager[Target]]] = [
-        lambda: batch_gpt_target(
-            sim_flags=sim_flags,
-            window_ms=args.window_ms,
-            ingress_workers=args.ingress_workers,
-            database_url=args.database_url,
-        )
-    ]
-    if not args.skip_peer:
-        targets.append(lambda: autobatcher_target(sim_flags=sim_flags, window_ms=args.window_ms))
+    targets = compared_targets(
+        sim_flags=sim_flags,
+        window_ms=args.window_ms,
+        ingress_workers=args.ingress_workers,
+        database_url=args.database_url,
+        ceiling=False,
+        peer=not args.skip_peer,
+    )
     sys.stdout.write(
         f"open loop: vegeta {VEGETA_VERSION}, {args.duration} s at each rate, unique prompts, every answer checked; "
         f"window {args.window_ms} ms; simulated batch time {args.in_progress_s} s (+0.1 s validating and "

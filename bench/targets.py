@@ -36,6 +36,7 @@ __all__ = [
     "Target",
     "autobatcher_target",
     "batch_gpt_target",
+    "compared_targets",
     "cpu_seconds",
     "listening_pid",
     "peak_rss_mb",
@@ -233,3 +234,29 @@ def autobatcher_target(*, sim_flags: dict[str, object], window_ms: int) -> Itera
         peer.wait(20)
         log.close()
         sim.stop()
+
+
+TargetFactory = Callable[[], contextlib.AbstractContextManager[Target]]
+
+
+def compared_targets(
+    *,
+    sim_flags: dict[str, object],
+    window_ms: int,
+    ingress_workers: int | None,
+    database_url: str | None,
+    ceiling: bool,
+    peer: bool,
+) -> list[TargetFactory]:
+    """The targets of one comparison, in order (the ceiling, batch-gpt, the peer), each started when called."""
+    targets: list[TargetFactory] = []
+    if ceiling:
+        targets.append(lambda: simulator_ceiling(sim_flags))
+    targets.append(
+        lambda: batch_gpt_target(
+            sim_flags=sim_flags, window_ms=window_ms, ingress_workers=ingress_workers, database_url=database_url
+        )
+    )
+    if peer:
+        targets.append(lambda: autobatcher_target(sim_flags=sim_flags, window_ms=window_ms))
+    return targets

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from batchgpt.upstream.anthropic_errors import TRANSLATED, translate
 from batchgpt.upstream.anthropic_records import MESSAGES_ENDPOINT, inline_requests, upstream_message_batch
 from batchgpt.upstream.anthropic_recovery import SubmissionLedger, pair
-from batchgpt.upstream.bodies import upstream_body
+from batchgpt.upstream.bodies import synchronous_answer, upstream_body
 from batchgpt.upstream.errors import UpstreamConflict, UpstreamError, UpstreamRejected, UpstreamTransient
 from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 
@@ -258,13 +258,7 @@ class AnthropicUpstream:
         response = await self._call(
             operation, self._client.post(endpoint, body=upstream_body(body), cast_to=httpx2.Response)
         )
-        try:
-            answer = response.json()
-        except ValueError as exc:  # a 2xx that is not JSON: a proxy's page; the next call may be answered
-            raise UpstreamTransient(f"{operation}: the answer is not JSON", operation=operation) from exc
-        if not isinstance(answer, dict):
-            raise UpstreamTransient(f"{operation}: the answer is not a JSON object", operation=operation)
-        return UpstreamResponse(response.status_code, answer, response.headers.get("request-id"))
+        return synchronous_answer(operation, response, request_id_header="request-id")
 
     async def close(self) -> None:
         """Stop waiting for recordings and close the HTTP client."""

@@ -18,8 +18,8 @@ from openai import AsyncOpenAI, Omit, omit
 from openai.types.batch_create_params import OutputExpiresAfter
 from openai.types.file_create_params import ExpiresAfter
 
-from batchgpt.upstream.bodies import upstream_body
-from batchgpt.upstream.errors import UpstreamError, UpstreamRejected, UpstreamTransient
+from batchgpt.upstream.bodies import synchronous_answer, upstream_body
+from batchgpt.upstream.errors import UpstreamError, UpstreamRejected
 from batchgpt.upstream.openai_errors import TRANSLATED, translate
 from batchgpt.upstream.records import StagedInput, UpstreamBatch, UpstreamModel, UpstreamResponse
 from schemas import BatchStatus
@@ -202,13 +202,7 @@ class OpenAIUpstream:
         response = await self._call(
             operation, self._client.post(path, body=upstream_body(body), cast_to=httpx.Response)
         )
-        try:
-            answer = response.json()
-        except ValueError as exc:  # a 2xx that is not JSON: a proxy's page; the next call may be answered
-            raise UpstreamTransient(f"{operation}: the answer is not JSON", operation=operation) from exc
-        if not isinstance(answer, dict):
-            raise UpstreamTransient(f"{operation}: the answer is not a JSON object", operation=operation)
-        return UpstreamResponse(response.status_code, answer, response.headers.get("x-request-id"))
+        return synchronous_answer(operation, response, request_id_header="x-request-id")
 
     async def close(self) -> None:
         """Close the HTTP client."""
