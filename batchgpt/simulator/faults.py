@@ -51,6 +51,7 @@ ROUTES: tuple[str, ...] = (  # the route names also used by the stats
     "messages.batches.retrieve",
     "messages.batches.list",
     "messages.batches.cancel",
+    "messages.batches.delete",
     "messages.batches.results",
 )
 

@@ -28,6 +28,7 @@ from batchgpt.simulator.simulation import Simulation
 __all__ = [
     "cancel_message_batch",
     "create_message_batch",
+    "delete_message_batch",
     "get_message_batch",
     "list_message_batches",
     "message_batch_results",
@@ -207,6 +208,15 @@ def cancel_message_batch(*, sim: Simulation, batch_id: str, results_base: str) -
         record.schedule.cancel_requested_at = sim.clock.now()
         sim.store.save_batch(record)
     return message_batch_object(record, refresh(sim, record), results_base=results_base)
+
+
+def delete_message_batch(*, sim: Simulation, batch_id: str) -> dict[str, object]:
+    """``DELETE /v1/messages/batches/{id}``: forget an ended batch (a running one must be canceled first: 400)."""
+    record = _record(sim, batch_id)
+    if not refresh(sim, record).terminal:
+        raise anthropic_error(400, f"Message Batch {batch_id} is still in progress; cancel it before deleting it.")
+    sim.store.delete_batch(batch_id)
+    return {"id": batch_id, "type": "message_batch_deleted"}
 
 
 def list_message_batches(

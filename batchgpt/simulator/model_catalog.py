@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from batchgpt.simulator.errors import SimError
 from batchgpt.simulator.ids import derived_hex
 
-__all__ = ["anthropic_model_list", "model_list", "model_object", "unknown_model"]
+__all__ = ["anthropic_model_info", "anthropic_model_list", "model_list", "model_object", "unknown_model"]
 
 _EPOCH = 1_680_000_000  # spring 2023; each model's ``created`` is a fixed offset from it
 _SPAN_SECONDS = 100_000_000
@@ -30,22 +30,22 @@ def unknown_model(model_id: str) -> SimError:
     return SimError(404, f"The model '{model_id}' does not exist", param="model", code="model_not_found")
 
 
+def anthropic_model_info(model_id: str) -> dict[str, object]:
+    """Anthropic's ``ModelInfo`` for ``model_id`` (``created_at`` fixed per model id, as OpenAI's ``created``)."""
+    created = int(str(model_object(model_id)["created"]))
+    return {
+        "type": "model",
+        "id": model_id,
+        "display_name": model_id.replace("-", " ").title(),
+        "created_at": datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z"),
+        "lifecycle": "active",
+    }
+
+
 def anthropic_model_list(model_ids: tuple[str, ...]) -> dict[str, object]:
     """Anthropic's ``GET /v1/models`` page: ``ModelInfo`` objects, ``first_id``, ``last_id``, ``has_more``."""
-    data = [
-        {
-            "type": "model",
-            "id": model_id,
-            "display_name": model_id.replace("-", " ").title(),
-            "created_at": datetime.fromtimestamp(int(model_object(model_id)["created"]), UTC)  # type: ignore[call-overload]
-            .isoformat()
-            .replace("+00:00", "Z"),
-            "lifecycle": "active",
-        }
-        for model_id in model_ids
-    ]
     return {
-        "data": data,
+        "data": [anthropic_model_info(model_id) for model_id in model_ids],
         "has_more": False,
         "first_id": model_ids[0] if model_ids else None,
         "last_id": model_ids[-1] if model_ids else None,

@@ -1,5 +1,6 @@
 """Anthropic's routes: ``POST /v1/messages`` (answered at once) and the Message Batches API under
-``/v1/messages/batches`` (create, list with ``before_id``/``after_id``/``limit``, retrieve, cancel, results JSONL).
+``/v1/messages/batches`` (create, list with ``before_id``/``after_id``/``limit``, retrieve, delete, cancel,
+results JSONL).
 
 Every route checks ``x-api-key`` and ``anthropic-version`` and answers errors in Anthropic's envelope
 (``simulator.deps.guard``, ``simulator.error_handlers``)."""
@@ -11,7 +12,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from batchgpt.simulator.anthropic_errors import anthropic_error
 from batchgpt.simulator.deps import SimDep, guard
@@ -20,10 +21,12 @@ from batchgpt.simulator.message_answers import message_answer
 from batchgpt.simulator.message_batches import (
     cancel_message_batch,
     create_message_batch,
+    delete_message_batch,
     get_message_batch,
     list_message_batches,
     message_batch_results,
 )
+from batchgpt.simulator.message_events import message_sse
 
 __all__ = ["router"]
 
@@ -45,11 +48,14 @@ async def _body(request: Request) -> tuple[object, int]:
 
 @router.post("", dependencies=[guard("messages", "anthropic")])
 async def create_message(request: Request, sim: SimDep) -> Response:
-    """A ``Message`` (after the configured synchronous delay), or Anthropic's error for the body."""
+    """A ``Message`` (after the configured synchronous delay; its event stream when ``stream`` is true), or
+    Anthropic's error for the body."""
     body, _ = await _body(request)
     if sim.settings.sync_delay_seconds > 0:
         await asyncio.sleep(sim.settings.sync_delay_seconds)
     result = message_answer(body, message_id=new_message_id(), model_known=sim.anthropic_model_known)
+    if result.status_code == 200 and isinstance(body, dict) and body.get("stream") is True:
+        return StreamingResponse(message_sse(result.body), media_type="text/event-stream")
     return JSONResponse(result.body, status_code=result.status_code, headers=result.headers)
 
 
@@ -80,6 +86,12 @@ async def list_batches_route(
 async def retrieve_batch_route(batch_id: str, request: Request, sim: SimDep) -> dict[str, object]:
     """One Message Batch, advanced to now."""
     return get_message_batch(sim=sim, batch_id=batch_id, results_base=_base(request))
+
+
+@router.delete("/batches/{batch_id}", dependencies=[guard("messages.batches.delete", "anthropic")])
+async def delete_batch_route(batch_id: str, sim: SimDep) -> dict[str, object]:
+    """Delete an ended Message Batch."""
+    return delete_message_batch(sim=sim, batch_id=batch_id)
 
 
 @router.post("/batches/{batch_id}/cancel", dependencies=[guard("messages.batches.cancel", "anthropic")])

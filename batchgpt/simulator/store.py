@@ -83,6 +83,12 @@ class Store:
         if self.state_dir is not None:
             _write_atomic(self.state_dir / "batches" / f"{record.id}.json", record.model_dump_json().encode())
 
+    def delete_batch(self, batch_id: str) -> None:
+        """Forget a batch."""
+        self.batches.pop(batch_id, None)
+        if self.state_dir is not None:
+            (self.state_dir / "batches" / f"{batch_id}.json").unlink(missing_ok=True)
+
     def clear(self) -> None:
         """Forget everything (and delete what this store wrote to its directory)."""
         if self.state_dir is not None:

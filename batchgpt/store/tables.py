@@ -66,6 +66,7 @@ batches = Table(
     Column("submit_attempts", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("submitted_at", Float, nullable=True),
+    Column("create_started_at", Float, nullable=True),  # migration 0008: an upstream create without metadata began
     Column("status_changed_at", Float, nullable=True),
     Column("terminal_at", Float, nullable=True),
     Column("resolved_at", Float, nullable=True),

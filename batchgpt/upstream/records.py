@@ -7,7 +7,7 @@ from typing import Any
 
 from schemas import BatchStatus
 
-__all__ = ["StagedInput", "UpstreamBatch", "UpstreamModel"]
+__all__ = ["StagedInput", "UpstreamBatch", "UpstreamModel", "UpstreamResponse"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,12 @@ class UpstreamModel:
     id: str
     created: int = 0
     owned_by: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    """A synchronous call's successful answer: HTTP status, the provider's object, and its ``x-request-id``."""
+
+    status: int
+    body: dict[str, Any]
+    request_id: str | None

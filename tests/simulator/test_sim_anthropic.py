@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anthropic
 import httpx
 import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from anthropic.types import Message
 from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
+from openai import OpenAI
 
 from batchgpt.simulator.message_answers import expected_message_text
-from batchgpt.simulator.testing import RunningSimulator, wait_until
+from batchgpt.simulator.settings import SimulatorSettings
+from batchgpt.simulator.testing import RunningSimulator, run_simulator, wait_until
 
 MODEL = "claude-haiku-4-5"
 
@@ -213,3 +217,58 @@ async def test_async_client_creates_and_reads_a_batch(anthropic_aclient: AsyncAn
     assert ended.id == created.id
     message = await anthropic_aclient.messages.create(**_params("hello"))  # type: ignore[call-overload]
     assert message.content[0].text == expected_message_text(_params("hello"))
+
+
+def test_a_streamed_message_replays_the_answer_as_anthropics_events(
+    anthropic_client: Anthropic, sim: RunningSimulator
+) -> None:
+    body = _params("Stream me a long enough answer to need several text deltas, please")
+    with anthropic_client.messages.stream(**body) as stream:  # type: ignore[arg-type]
+        text = stream.get_final_text()
+        final = stream.get_final_message()
+    assert text == expected_message_text(body)
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens > 1
+    raw = httpx.post(
+        f"{sim.root_url}/v1/messages",
+        json={**body, "stream": True},
+        headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+    )
+    kinds = [line.removeprefix("event: ") for line in raw.text.splitlines() if line.startswith("event: ")]
+    assert kinds[:3] == ["message_start", "ping", "content_block_start"]
+    assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert kinds.count("content_block_delta") > 1
+
+
+def test_an_ended_batch_can_be_deleted_and_a_running_one_cannot(
+    anthropic_client: Anthropic, sim: RunningSimulator
+) -> None:
+    running = anthropic_client.messages.batches.create(requests=_requests("[sim:slow] still going"))  # type: ignore[arg-type]
+    with pytest.raises(anthropic.BadRequestError):
+        anthropic_client.messages.batches.delete(running.id)
+    ended = anthropic_client.messages.batches.create(requests=_requests("quick"))  # type: ignore[arg-type]
+    _ended(anthropic_client, ended.id)
+    deleted = anthropic_client.messages.batches.delete(ended.id)
+    assert (deleted.id, deleted.type) == (ended.id, "message_batch_deleted")
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.messages.batches.retrieve(ended.id)
+
+
+def test_a_model_is_retrieved_in_each_apis_shape(anthropic_client: Anthropic, client: OpenAI) -> None:
+    info = anthropic_client.models.retrieve(MODEL)
+    assert info.id == MODEL and info.type == "model"
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_client.models.retrieve("gpt-4o-mini")
+    assert client.models.retrieve("gpt-4o-mini").object == "model"
+
+
+def test_a_restart_with_a_state_dir_keeps_message_batches_and_their_results(tmp_path: Path) -> None:
+    settings = SimulatorSettings(state_dir=tmp_path, validating_seconds=0.02, in_progress_seconds=0.1)
+    with run_simulator(settings) as first, Anthropic(base_url=first.root_url, api_key="k", max_retries=0) as client:
+        done = _ended(client, client.messages.batches.create(requests=_requests("kept")).id)  # type: ignore[arg-type]
+        before = [r.model_dump() for r in client.messages.batches.results(done.id)]
+    with run_simulator(settings) as second, Anthropic(base_url=second.root_url, api_key="k", max_retries=0) as client:
+        assert client.messages.batches.retrieve(done.id).model_dump(exclude={"results_url"}) == done.model_dump(
+            exclude={"results_url"}
+        )
+        assert [r.model_dump() for r in client.messages.batches.results(done.id)] == before
+        assert second.stats()["custom_id_submissions"] == {"req-0": 1}

@@ -43,9 +43,10 @@ async def anthropic_upstream(sim: RunningSimulator) -> AsyncIterator[AnthropicUp
 
 @pytest.fixture
 async def finding_upstream(sim: RunningSimulator, db_engine: Engine) -> AsyncIterator[AnthropicUpstream]:  # noqa: F811
-    """The Anthropic edge with batch-gpt's records (a fresh database, SQLite or PostgreSQL): it can find."""
+    """The Anthropic edge with batch-gpt's records (a fresh database, SQLite or PostgreSQL): it can find; a create
+    of one size waits at most 0.5 s for the previous one to be recorded."""
     client = AsyncAnthropic(base_url=sim.root_url, api_key="sk-ant-test", max_retries=2, timeout=10)
-    edge = AnthropicUpstream(client, ledger=StoreLedger(db_engine))
+    edge = AnthropicUpstream(client, ledger=StoreLedger(db_engine), claim_wait_s=0.5)
     try:
         yield edge
     finally:

@@ -4,6 +4,7 @@ between its create and its recording (no metadata: request count, batch-gpt's re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from batchgpt.simulator.message_answers import expected_message_text
 from batchgpt.simulator.testing import RunningSimulator, free_port, run_simulator
 from batchgpt.store import batches
+from batchgpt.store.claims import submission_facts
 from batchgpt.upstream import (
     AnthropicUpstream,
     UpstreamBatch,
@@ -26,7 +28,7 @@ from batchgpt.upstream import (
     UpstreamTransient,
     submit,
 )
-from batchgpt.upstream.anthropic_recovery import pair
+from batchgpt.upstream.anthropic_recovery import StoreLedger, pair
 from schemas import BatchStatus
 from schemas.messages import RequestMessage
 from tests.simulator.conftest import FAST
@@ -238,21 +240,87 @@ async def test_find_skips_batches_of_another_size_or_already_recorded(
     assert await finding_upstream.find("bg_new", not_before=not_before) is None
 
 
+def _finder(sim: RunningSimulator, engine: Engine, *, claim_wait_s: float = 0.5) -> AnthropicUpstream:
+    """A new collator process's Anthropic edge."""
+    client = AsyncAnthropic(base_url=sim.root_url, api_key="sk-ant-test", max_retries=0, timeout=10)
+    return AnthropicUpstream(client, ledger=StoreLedger(engine), claim_wait_s=claim_wait_s)
+
+
+def _created_batches(sim: RunningSimulator) -> int:
+    return int(sim.stats()["batches"])
+
+
+@pytest.mark.parametrize("crashed_first", ["bg_first", "bg_second"])
 async def test_two_same_size_batches_created_close_together_are_told_apart(
+    sim: RunningSimulator, db_engine: Engine, crashed_first: str
+) -> None:
+    members = {"bg_first": ("req_f1", "req_f2"), "bg_second": ("req_s1", "req_s2")}
+    not_before = _reserve(db_engine, "bg_first", *members["bg_first"])
+    _reserve(db_engine, "bg_second", *members["bg_second"])
+    other = "bg_second" if crashed_first == "bg_first" else "bg_first"
+    doomed = _finder(sim, db_engine, claim_wait_s=30)
+    created = await _create(doomed, crashed_first, *members[crashed_first], slow=True)
+    waiting = asyncio.create_task(_create(doomed, other, *members[other], slow=True))
+    await asyncio.sleep(0.3)  # not a synchronisation: a window in which the second create must NOT happen
+    assert not waiting.done() and _created_batches(sim) == 1
+    waiting.cancel()  # the collator process dies here: one batch created, neither recorded
+    await doomed.close()
+
+    restarted = _finder(sim, db_engine)
+    found = await restarted.find(crashed_first, not_before=not_before)
+    assert found is not None and found.id == created.id
+    assert await restarted.find(other, not_before=not_before) is None  # it never began a create
+    _record(db_engine, crashed_first, found)
+    again = await _create(restarted, other, *members[other], slow=True)
+    _record(db_engine, other, again)
+    assert again.id != created.id and sim.stats()["duplicate_custom_ids"] == []
+    await restarted.close()
+
+
+async def test_a_create_of_one_size_waits_for_the_previous_one_to_be_recorded(
+    sim: RunningSimulator, db_engine: Engine
+) -> None:
+    _reserve(db_engine, "bg_a1", "req_a1")
+    _reserve(db_engine, "bg_a2", "req_a2")
+    upstream = _finder(sim, db_engine, claim_wait_s=30)
+    first = await _create(upstream, "bg_a1", "req_a1", slow=True)
+    other_size = await _create(upstream, "bg_other", "x_1", "x_2", slow=True)  # another size: no wait
+    second = asyncio.create_task(_create(upstream, "bg_a2", "req_a2", slow=True))
+    await asyncio.sleep(0.2)  # a window in which the second create must not happen
+    assert not second.done()
+    _record(db_engine, "bg_a1", first)
+    created = await asyncio.wait_for(second, timeout=5)  # released by the record, long before the 30 s
+    assert len({first.id, other_size.id, created.id}) == 3
+    await upstream.close()
+
+
+async def test_both_created_and_unrecorded_are_paired_in_the_order_their_creates_began(
     finding_upstream: AnthropicUpstream, db_engine: Engine
 ) -> None:
-    not_before = _reserve(db_engine, "bg_first", "req_f1", "req_f2")
-    _reserve(db_engine, "bg_second", "req_s1", "req_s2")
-    first = await _create(finding_upstream, "bg_first", "req_f1", "req_f2", slow=True)
-    second = await _create(finding_upstream, "bg_second", "req_s1", "req_s2", slow=True)
-    # both still running, both unrecorded: paired in the order they were reserved and created
-    found_first = await finding_upstream.find("bg_first", not_before=not_before)
-    found_second = await finding_upstream.find("bg_second", not_before=not_before)
-    assert (found_first and found_first.id, found_second and found_second.id) == (first.id, second.id)
-    # once recorded, the other is the only candidate left
-    _record(db_engine, "bg_first", first)
-    again = await finding_upstream.find("bg_second", not_before=not_before)
-    assert again is not None and again.id == second.id
+    not_before = _reserve(db_engine, "bg_p1", "req_p1", "req_p2")
+    _reserve(db_engine, "bg_p2", "req_q1", "req_q2")
+    later = await _create(finding_upstream, "bg_p2", "req_q1", "req_q2", slow=True)  # began first
+    earlier = await _create(finding_upstream, "bg_p1", "req_p1", "req_p2", slow=True)  # after the 0.5 s wait
+    found_p2 = await finding_upstream.find("bg_p2", not_before=not_before)
+    found_p1 = await finding_upstream.find("bg_p1", not_before=not_before)
+    assert (found_p1 and found_p1.id, found_p2 and found_p2.id) == (earlier.id, later.id)
+
+
+async def test_a_refused_create_takes_its_mark_back_and_a_failed_one_keeps_it(
+    finding_upstream: AnthropicUpstream, db_engine: Engine, sim: RunningSimulator
+) -> None:
+    not_before = _reserve(db_engine, "bg_m", "req_m")
+    sim.inject(kind="http_error", route="messages.batches.create", status=400)
+    with pytest.raises(UpstreamRejected):
+        await _create(finding_upstream, "bg_m", "req_m")
+    facts = submission_facts(db_engine, "bg_m", since=not_before - 1)
+    assert facts is not None and facts.create_started_at is None and facts.rivals == ()
+    sim.inject(kind="http_error", route="messages.batches.create", status=500)
+    with pytest.raises(UpstreamTransient):
+        await _create(finding_upstream, "bg_m", "req_m")
+    facts = submission_facts(db_engine, "bg_m", since=not_before - 1)
+    assert facts is not None and facts.create_started_at is not None and facts.rivals == ("bg_m",)
+    assert await finding_upstream.find("bg_m", not_before=not_before) is None  # marked, but nothing upstream
 
 
 async def test_ended_batches_are_verified_by_their_custom_ids_whatever_their_order(
@@ -282,12 +350,29 @@ async def test_a_running_rival_is_paired_once_an_ended_batch_proved_to_be_the_ot
     assert found is not None and found.id == running.id
 
 
-def test_pairing_is_by_reservation_and_creation_order() -> None:
+def test_pairing_is_by_the_order_creates_began_aligned_at_the_newest() -> None:
     def batch(name: str, at: float) -> UpstreamBatch:
         return UpstreamBatch(id=name, status=BatchStatus.IN_PROGRESS, created_at=at)
 
     candidates = [batch("late", 2.0), batch("early", 1.0)]
     assert pair("bg_a", ["bg_a", "bg_b"], candidates) == candidates[1]
     assert pair("bg_b", ["bg_a", "bg_b"], candidates) == candidates[0]
-    assert pair("bg_c", ["bg_a", "bg_b", "bg_c"], candidates) is None
+    # aligned at the newest: an older mark left without a candidate created nothing
+    assert pair("bg_a", ["bg_a", "bg_b", "bg_c"], candidates) is None
+    assert pair("bg_c", ["bg_a", "bg_b", "bg_c"], candidates) == candidates[0]
     assert pair("bg_z", ["bg_a"], candidates) is None
+
+
+async def test_respond_makes_one_synchronous_messages_call(
+    anthropic_upstream: AnthropicUpstream, sim: RunningSimulator
+) -> None:
+    answer = await anthropic_upstream.respond(MESSAGES, {**_body("now please"), "stream": True})
+    assert answer.status == 200 and answer.body["type"] == "message"
+    assert answer.body["content"][0]["text"] == expected_message_text(_body("now please"))
+    assert answer.request_id is not None and answer.request_id.startswith("req_")
+    with pytest.raises(UpstreamTransient) as overloaded:
+        await anthropic_upstream.respond(MESSAGES, _body("[sim:error=529]"))
+    assert overloaded.value.status == 529 and overloaded.value.code == "overloaded_error"
+    with pytest.raises(UpstreamRejected):
+        await anthropic_upstream.respond("/v1/chat/completions", _body("x"))
+    assert sim.stats()["api_calls"]["messages"] == 2
