@@ -2,7 +2,7 @@
 (Anthropic), so that a crashed collator's batch can be told apart from its same-size neighbours
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0003 (chained after messages' 0003 on this branch)
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0003"  # 0002 on branch anthropic; chained after 0003 (batches.provider) here
 branch_labels = None
 depends_on = None
 
