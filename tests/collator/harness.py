@@ -45,8 +45,12 @@ def message_request(model: str, *, tenant: str = "default") -> RequestMessage:
     text = f"hi {uuid.uuid4()}"
     body: dict[str, Any] = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}]}
     return RequestMessage(
-        request_id=f"req_{uuid.uuid4().hex}", endpoint=Endpoint.MESSAGES, body=body, tenant=tenant,
-        reply_to=None, received_at=time.time(),
+        request_id=f"req_{uuid.uuid4().hex}",
+        endpoint=Endpoint.MESSAGES,
+        body=body,
+        tenant=tenant,
+        reply_to=None,
+        received_at=time.time(),
     )
 
 
