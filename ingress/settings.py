@@ -7,13 +7,13 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, OpenAISettings, env_var
+from batchgpt.settings import DatabaseSettings, KafkaSettings, LoggingSettings, UpstreamSettings, env_var
 from ingress.admission.cache_policy import CacheMode
 
 __all__ = ["IngressSettings"]
 
 
-class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, OpenAISettings):
+class IngressSettings(KafkaSettings, DatabaseSettings, LoggingSettings, UpstreamSettings):
     """Everything ``batch-gpt ingress`` reads from the environment (the upstream only for ``GET /v1/models``)."""
 
     host: str = Field(default="127.0.0.1", validation_alias=env_var("BATCHGPT_HOST"))

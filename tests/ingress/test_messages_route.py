@@ -17,8 +17,11 @@ import httpx2
 import pytest
 
 from batchgpt.simulator.message_answers import expected_message_text
+from batchgpt.simulator.settings import DEFAULT_ANTHROPIC_MODELS
+from batchgpt.simulator.testing import RunningSimulator
 from schemas.status import Endpoint
 from tests.ingress.conftest import ALICE, Stack
+from tests.simulator.conftest import shared_sim, sim  # noqa: F401  (the simulator serves Anthropic's models)
 from tests.support.waiting import async_wait_for, wait_for
 
 MODEL = "claude-test-model"
@@ -169,3 +172,19 @@ async def test_a_call_whose_timeout_passes_is_retried_by_the_sdk_and_reattaches(
     assert pending_bodies[0]["type"] == "error" and pending_bodies[0]["error"]["type"] == "timeout_error"
     assert 202 not in statuses and statuses[-1] == 200
     assert len(stack.stand_in.with_text(text)) == 1, "the retry re-attached instead of adding a line"
+
+
+def test_an_anthropic_client_lists_anthropics_models(
+    sim: RunningSimulator,  # noqa: F811
+    start_ingress: Callable[..., Any],
+) -> None:
+    ingress = start_ingress(anthropic_api_key="sk-ant-test", anthropic_base_url=sim.root_url)
+    client = anthropic.Anthropic(base_url=ingress.base_url, api_key=ALICE, max_retries=0)
+    listed = [model.id for model in client.models.list()]
+    assert listed == list(DEFAULT_ANTHROPIC_MODELS)
+    one = client.models.retrieve(DEFAULT_ANTHROPIC_MODELS[0])
+    assert one.type == "model" and one.id == DEFAULT_ANTHROPIC_MODELS[0]
+    with pytest.raises(anthropic.NotFoundError):
+        client.models.retrieve("claude-none")
+    openai_view = httpx.get(f"{ingress.base_url}/v1/models", headers={"authorization": f"Bearer {ALICE}"})
+    assert openai_view.status_code in (200, 503) and "claude-opus-4-6" not in openai_view.text  # OpenAI's list
