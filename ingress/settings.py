@@ -13,8 +13,8 @@ from batchgpt.settings import (
     InboundWebhookSettings,
     KafkaSettings,
     LoggingSettings,
-    OpenAISettings,
     PricingSettings,
+    UpstreamSettings,
     env_var,
 )
 from ingress.admission.cache_policy import CacheMode
@@ -26,7 +26,7 @@ class IngressSettings(
     KafkaSettings,
     DatabaseSettings,
     LoggingSettings,
-    OpenAISettings,
+    UpstreamSettings,
     PricingSettings,
     DeadlineSettings,
     InboundWebhookSettings,

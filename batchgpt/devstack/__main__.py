@@ -152,7 +152,7 @@ def main(argv: list[str]) -> int:
         _say("    from anthropic import Anthropic")
         _say(f"    client = Anthropic(base_url='{base[: -len('/v1')]}', api_key='any')")
         _say("    m = client.messages.create(")
-        _say("        model='claude-sonnet-4-5', max_tokens=256, messages=[{'role': 'user', 'content': 'Hi'}])")
+        _say("        model='claude-sonnet-4-6', max_tokens=256, messages=[{'role': 'user', 'content': 'Hi'}])")
         _say("    print(m.content[0].text)\n")
         _say("Ctrl-C stops everything.")
         while not stopping():

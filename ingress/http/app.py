@@ -75,7 +75,7 @@ def create_app(settings: IngressSettings) -> FastAPI:
     app.add_middleware(AnthropicDialect)  # outermost: /v1/messages's key header and error body
     app.include_router(completions_router(post, fetch, answers))
     app.include_router(batches_router(service.engine, service.keys))
-    app.include_router(models_router(service.models, service.keys))
+    app.include_router(models_router(service.models, service.keys, service.anthropic_models))
     app.include_router(health_router(service.readiness, service.metrics))
     admins = DashboardAccess(service.keys, (key.get_secret_value() for key in settings.admin_keys))
     app.include_router(dashboard_router(service.engine, admins, settings.price_table()))

@@ -12,12 +12,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from batchgpt.upstream import Upstream, UpstreamError, UpstreamModel
 from ingress.errors import NotFound, ServiceUnavailable
 
-__all__ = ["ModelCatalog", "model_object"]
+__all__ = ["ModelCatalog", "model_info", "model_info_page", "model_object"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,23 @@ logger = logging.getLogger(__name__)
 def model_object(model: UpstreamModel) -> dict[str, Any]:
     """OpenAI's ``Model`` object."""
     return {"id": model.id, "object": "model", "created": model.created, "owned_by": model.owned_by}
+
+
+def model_info(model: UpstreamModel) -> dict[str, Any]:
+    """Anthropic's ``ModelInfo`` (its ``created_at`` an RFC 3339 time; the id is the display name we know)."""
+    created = datetime.fromtimestamp(model.created, tz=UTC).isoformat().replace("+00:00", "Z")
+    return {"type": "model", "id": model.id, "display_name": model.id, "created_at": created}
+
+
+def model_info_page(models: list[UpstreamModel]) -> dict[str, Any]:
+    """Anthropic's ``GET /v1/models`` page: every model at once."""
+    data = [model_info(m) for m in models]
+    return {
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": False,
+    }
 
 
 class ModelCatalog:

@@ -14,7 +14,7 @@ import logging
 
 from batchgpt.kafka import AsyncProducer, ensure_topics, producer_config
 from batchgpt.store.engine import make_engine, migrate
-from batchgpt.upstream import Upstream, make_upstream
+from batchgpt.upstream import Upstream, make_anthropic_upstream, make_upstream
 from ingress.admission.admitter import AdmissionLimits, Admitter
 from ingress.admission.publisher import RequestPublisher
 from ingress.admission.records import Records
@@ -88,6 +88,12 @@ class IngressService:
             ttl_seconds=settings.models_ttl_seconds,
             retry_after_seconds=settings.retry_after_seconds,
         )
+        self.anthropic_models = ModelCatalog(
+            lambda: make_anthropic_upstream(settings) if settings.anthropic_api_key is not None else None,
+            ttl_seconds=settings.models_ttl_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
+        )
+        """Anthropic's models, for an Anthropic SDK client's ``GET /v1/models`` (``ANTHROPIC_API_KEY`` set)."""
         self.started = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -119,6 +125,7 @@ class IngressService:
         await self.admitter.close()
         await self.listener.stop()
         await self.models.close()
+        await self.anthropic_models.close()
         undelivered = await asyncio.to_thread(self._producer.stop, 10.0)
         if undelivered:
             logger.error("producer stopped with undelivered messages", extra={"undelivered": undelivered})

@@ -15,6 +15,7 @@ from batchgpt.settings import KafkaSettings
 from batchgpt.store.tables import batch_members, batches, requests
 from schemas.codec import encode
 from schemas.messages import ReplyTo, RequestMessage
+from schemas.status import Endpoint
 from tests.support.waiting import async_wait_for
 
 __all__ = [
@@ -36,6 +37,20 @@ def chat_request(model: str, *, tenant: str = "default", text: str | None = None
     body.update(extra)
     return RequestMessage(
         request_id=f"req_{uuid.uuid4().hex}", body=body, tenant=tenant, reply_to=None, received_at=time.time()
+    )
+
+
+def message_request(model: str, *, tenant: str = "default") -> RequestMessage:
+    """An Anthropic messages request with a fresh id (batched through Message Batches)."""
+    text = f"hi {uuid.uuid4()}"
+    body: dict[str, Any] = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}]}
+    return RequestMessage(
+        request_id=f"req_{uuid.uuid4().hex}",
+        endpoint=Endpoint.MESSAGES,
+        body=body,
+        tenant=tenant,
+        reply_to=None,
+        received_at=time.time(),
     )
 
 

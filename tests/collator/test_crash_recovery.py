@@ -3,7 +3,8 @@
 The collator runs as a child process (``python -m batchgpt.cli collator``); the crash hook
 ``BATCHGPT_TEST_CRASH_AT`` makes it SIGKILL itself at the named point. After a restart without the
 hook, the simulator's stats must show each request id in exactly one batch, and the database must
-hold each request as one member.
+hold each request as one member. The same for Anthropic's Message Batches, which have no metadata to find a
+batch by: the restarted worker recognises its batch by its requests (the upstream's ``find``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from collections import Counter
 
 import pytest
 
-from tests.collator.harness import batch_rows, chat_request, member_rows, produce
+from tests.collator.harness import batch_rows, chat_request, member_rows, message_request, produce
 from tests.collator.worker_process import CollatorProcess
 from tests.support.waiting import wait_for
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1")
+ANTHROPIC_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6", "claude-opus-4-6")
+UPLOADS = {"openai": "files.create", "anthropic": None}  # Message Batches take their requests inline
+CREATES = {"openai": "batches.create", "anthropic": "messages.batches.create"}
 FAST = {"window_ms": 300, "lease_seconds": 2, "sweep_interval_seconds": 0.3, "commit_interval_seconds": 5,
         "session_timeout_seconds": 6}
 
@@ -29,16 +33,26 @@ def _all_submitted(engine, request_ids: set[str]) -> bool:
     )
 
 
-@pytest.mark.parametrize("point", ["after_consume", "after_upload", "after_create", "after_db_write"])
+@pytest.mark.parametrize(
+    ("provider", "point"),
+    [
+        *(("openai", point) for point in ("after_consume", "after_upload", "after_create", "after_db_write")),
+        *(("anthropic", point) for point in ("after_create", "after_db_write")),
+    ],
+)
 def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once(
-    point, collator_settings, kafka_settings, db_engine, simulator, tmp_path
+    provider, point, collator_settings, kafka_settings, db_engine, simulator, tmp_path
 ):
-    messages = [chat_request(model) for model in MODELS for _ in range(6)]
+    if provider == "anthropic":
+        messages = [message_request(model) for model in ANTHROPIC_MODELS for _ in range(6)]
+        provider_env = {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": simulator.root_url}
+    else:
+        messages, provider_env = [chat_request(model) for model in MODELS for _ in range(6)], {}
     produce(kafka_settings, messages)
     settings = collator_settings(**FAST)
     log = tmp_path / "collator.log"
 
-    first = CollatorProcess(settings, log, {"BATCHGPT_TEST_CRASH_AT": point})
+    first = CollatorProcess(settings, log, {"BATCHGPT_TEST_CRASH_AT": point, **provider_env})
     try:
         assert first.wait(60) == -9, first.output()[-4000:]
     finally:
@@ -58,7 +72,7 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
         mine = log.read_bytes()[restarted_at:].decode(errors="replace")
         return "collator running" in mine and "window processed" in mine.split("collator running", 1)[1]
 
-    second = CollatorProcess(settings, log)
+    second = CollatorProcess(settings, log, provider_env)
     try:
         wait_for(lambda: _all_submitted(db_engine, {m.request_id for m in messages}), timeout_s=60,
                  what="every request submitted after the restart")
@@ -75,7 +89,8 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
     assert stats["lines_submitted"] == len(messages)
     assert stats["custom_id_submissions"] == {m.request_id: 1 for m in messages}
     # one batch per model, unless the redelivered backlog happened to arrive over two windows
-    assert {d["model"] for d in stats["batch_details"]} == set(MODELS)
+    models = ANTHROPIC_MODELS if provider == "anthropic" else MODELS
+    assert {d["model"] for d in stats["batch_details"]} == set(models)
     assert stats["batches"] == len(batch_rows(db_engine))
     members = member_rows(db_engine)
     assert Counter(m["request_id"] for m in members) == {m.request_id: 1 for m in messages}
@@ -83,10 +98,12 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
     # that call is repeated after the restart (an orphan file, or a create that never completed upstream),
     # but never yields a second batch for the same requests.
     calls, batches = stats["api_calls"], stats["batches"]
+    uploads, creates = UPLOADS[provider], CREATES[provider]
     if point == "after_consume":
-        assert calls["files.create"] == batches and calls["batches.create"] == batches
+        assert calls[creates] == batches and (uploads is None or calls[uploads] == batches)
     else:
-        assert batches <= calls["batches.create"] <= 2 * batches
-        assert batches + (1 if point == "after_upload" else 0) <= calls["files.create"] <= 2 * batches
+        assert batches <= calls[creates] <= 2 * batches
+        extra = 1 if point == "after_upload" else 0
+        assert uploads is None or batches + extra <= calls[uploads] <= 2 * batches
     upstream_ids = {d["id"] for d in stats["batch_details"]}
     assert {r["upstream_batch_id"] for r in batch_rows(db_engine)} == upstream_ids

@@ -117,3 +117,40 @@ async def test_a_collator_killed_right_after_a_message_batch_create_duplicates_n
     stats = stack.simulator.stats()
     assert created >= 1
     assert stats["duplicate_custom_ids"] == [] and stats["lines_submitted"] == len(prompts)
+
+
+def test_an_expired_line_is_resubmitted_once_then_answered_504_its_finished_neighbour_gets_its_message(
+    stack_factory: Callable[..., Stack],
+) -> None:
+    stack = stack_factory(window_ms=500)
+    headers = {"x-api-key": "sk-any", "anthropic-version": "2023-06-01", "prefer": "respond-async"}
+    slow_body = _body(MODELS[1], f"never finishes [sim:slow] {uuid.uuid4().hex}")
+    quick_body = _body(MODELS[1], f"finishes quickly {uuid.uuid4().hex}")
+    slow_id, quick_id = (
+        httpx.post(f"{stack.base_url}/messages", json=body, headers=headers).json()["id"]
+        for body in (slow_body, quick_body)
+    )
+
+    def _final(request_id: str) -> httpx.Response | None:
+        response = httpx.get(f"{stack.base_url}/messages/{request_id}", headers=headers)
+        return response if response.status_code != 202 else None
+
+    expired: list[str] = []
+
+    def _slow_answered_expiring_its_batches() -> httpx.Response | None:
+        # once the quick line ran, expire every Message Batch still running the slow line: the first one, then
+        # the one its resubmission went to
+        details = [d for d in stack.simulator.stats()["batch_details"] if d["model"] == MODELS[1]]
+        if sum(d["lines_executed"] for d in details) >= 1:
+            for detail in details:
+                if detail["lines_executed"] < detail["lines"] and detail["id"] not in expired:
+                    stack.simulator.expire_batch(str(detail["id"]))
+                    expired.append(str(detail["id"]))
+        return _final(slow_id)
+
+    slow = wait_for(_slow_answered_expiring_its_batches, timeout_s=90, what="the slow line's result")
+    assert slow.status_code == 504, slow.text
+    assert slow.json()["type"] == "error" and slow.json()["error"]["type"] == "timeout_error"
+    assert len(expired) == 2 and all(e.startswith("msgbatch_") for e in expired)  # resubmitted once, then answered
+    quick = wait_for(lambda: _final(quick_id), timeout_s=60, what="the quick line's result")
+    assert quick.status_code == 200 and quick.json()["content"][0]["text"] == expected_message_text(quick_body)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from batchgpt.simulator.answers import expected_chat_content
+from batchgpt.simulator.message_answers import expected_message_text
 from batchgpt.simulator.settings import SimulatorSettings
 from batchgpt.simulator.testing import run_simulator
 from tests.support.waiting import wait_for
@@ -65,6 +66,19 @@ def _run_printed_curl(printed: str) -> None:
     assert expected_chat_content({"messages": [{"role": "user", "content": "Say hi"}]}) in curl.stdout
 
 
+def _run_printed_snippet(printed: str, title: str) -> str:
+    """Run the indented Python snippet printed under ``title``; what it printed."""
+    lines = printed.splitlines()
+    snippet: list[str] = []
+    for line in lines[lines.index(title) + 1 :]:
+        if line.strip() and not line.startswith("    "):
+            break
+        snippet.append(line[4:])
+    python = subprocess.run([sys.executable, "-c", "\n".join(snippet)], capture_output=True, text=True, timeout=120)
+    assert python.returncode == 0, python.stderr
+    return python.stdout.strip()
+
+
 def _stop(proc: subprocess.Popen[bytes], out_path: Path) -> None:
     """Ctrl-C; the stack stops cleanly."""
     if proc.poll() is None:
@@ -75,7 +89,11 @@ def _stop(proc: subprocess.Popen[bytes], out_path: Path) -> None:
 
 def test_dev_stack_answers_the_printed_curl_and_python_examples(tmp_path: Path) -> None:
     port, kafka_port, sim_port = _free_port(), _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BATCHGPT_", "OPENAI_", "KAFKA_", "COLLATE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BATCHGPT_", "OPENAI_", "ANTHROPIC_", "KAFKA_", "COLLATE_"))
+    }
     env["COLLATE_BATCHES_FOR_DURATION_IN_MS"] = "300"
     out_path = tmp_path / "dev.out"
     flags = ("--port", str(port), "--kafka-port", str(kafka_port), "--simulator-port", str(sim_port))
@@ -83,14 +101,14 @@ def test_dev_stack_answers_the_printed_curl_and_python_examples(tmp_path: Path) 
     try:
         printed = _wait_up(proc, out_path)
         assert "OPENAI_API_KEY is not set: using the LOCAL SIMULATOR" in printed
+        assert "ANTHROPIC_API_KEY is not set: /v1/messages uses the LOCAL SIMULATOR" in printed
         _run_printed_curl(printed)
-
-        lines = printed.splitlines()
-        start = lines.index("  Python:") + 1
-        snippet = "\n".join(line[4:] for line in lines[start:] if line.startswith("    "))
-        python = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120)
-        assert python.returncode == 0, python.stderr
-        assert python.stdout.strip() == expected_chat_content({"messages": [{"role": "user", "content": "Hi"}]})
+        hi = [{"role": "user", "content": "Hi"}]
+        assert _run_printed_snippet(printed, "  Python:") == expected_chat_content({"messages": hi})
+        anthropic_text = _run_printed_snippet(printed, "  Anthropic (Python):")  # make run serves /v1/messages
+        assert anthropic_text == expected_message_text(
+            {"model": "claude-sonnet-4-6", "max_tokens": 256, "messages": hi}
+        )
     finally:
         _stop(proc, out_path)
     wait_for(lambda: not any(_port_open(p) for p in (port, kafka_port, sim_port)), timeout_s=15, what="ports closed")
@@ -106,7 +124,7 @@ def test_with_azure_variables_the_dev_stack_talks_to_azure_and_starts_no_simulat
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("BATCHGPT_", "OPENAI_", "AZURE_OPENAI_", "KAFKA_", "COLLATE_"))
+            if not k.startswith(("BATCHGPT_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_", "KAFKA_", "COLLATE_"))
         }
         env.update(
             {
@@ -114,6 +132,9 @@ def test_with_azure_variables_the_dev_stack_talks_to_azure_and_starts_no_simulat
                 "BATCHGPT_TOPIC_PREFIX": f"dev{unique_id}.",
                 "AZURE_OPENAI_ENDPOINT": azure.root_url,
                 "AZURE_OPENAI_API_KEY": "azure-dev-key",
+                # Anthropic's key set too (unused here): with it unset, the simulator would serve /v1/messages
+                "ANTHROPIC_API_KEY": "sk-ant-dev-key",
+                "ANTHROPIC_BASE_URL": azure.root_url,
                 "COLLATE_BATCHES_FOR_DURATION_IN_MS": "300",
                 "BATCHGPT_POLL_INTERVAL_S": "0.2",
             }

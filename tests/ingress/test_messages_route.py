@@ -6,18 +6,23 @@ carry it; every error on these paths is Anthropic's ``{"type": "error", "error":
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
 import httpx
+import httpx2
 import pytest
 
 from batchgpt.simulator.message_answers import expected_message_text
+from batchgpt.simulator.settings import DEFAULT_ANTHROPIC_MODELS
+from batchgpt.simulator.testing import RunningSimulator
 from schemas.status import Endpoint
 from tests.ingress.conftest import ALICE, Stack
-from tests.support.waiting import wait_for
+from tests.simulator.conftest import shared_sim, sim  # noqa: F401  (the simulator serves Anthropic's models)
+from tests.support.waiting import async_wait_for, wait_for
 
 MODEL = "claude-test-model"
 
@@ -131,3 +136,55 @@ def test_an_async_caller_fetches_its_result_by_id(stack: Stack, prompt: Callable
     assert done.json()["type"] == "message"
     assert done.json()["content"][0]["text"] == expected_message_text(_body(text))
     assert json.loads(done.text) == done.json()
+
+
+async def test_a_call_whose_timeout_passes_is_retried_by_the_sdk_and_reattaches(
+    stack: Stack, prompt: Callable[[str], str]
+) -> None:
+    text = prompt("[hold] anthropic-timeout")
+    statuses: list[int] = []
+    pending_bodies: list[dict[str, Any]] = []
+
+    async def record(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+        if response.status_code == 504:
+            pending_bodies.append(json.loads(await response.aread()))
+
+    client = anthropic.AsyncAnthropic(
+        base_url=stack.base_url,
+        api_key=ALICE,
+        timeout=2.0,  # the call is held 1.8 s, then gets a retryable 504 (result_pending) in Anthropic's body
+        http_client=anthropic.DefaultAsyncHttpxClient(event_hooks={"response": [record]}),
+    )
+    call = asyncio.ensure_future(
+        client.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": text}])
+    )
+    [message] = await asyncio.to_thread(wait_for, lambda: stack.stand_in.with_text(text), 15, 0.05, "produced")
+
+    async def retried_and_held() -> bool:
+        return 504 in statuses and message.request_id in stack.ingress.service.correlator
+
+    await async_wait_for(retried_and_held, timeout_s=15, what="the SDK's retry held on the same request")
+    await asyncio.to_thread(stack.stand_in.answer, message)
+    reply = await call
+    await client.close()
+    assert reply.content[0].type == "text" and reply.content[0].text == expected_message_text(_body(text))
+    assert pending_bodies[0]["type"] == "error" and pending_bodies[0]["error"]["type"] == "timeout_error"
+    assert 202 not in statuses and statuses[-1] == 200
+    assert len(stack.stand_in.with_text(text)) == 1, "the retry re-attached instead of adding a line"
+
+
+def test_an_anthropic_client_lists_anthropics_models(
+    sim: RunningSimulator,  # noqa: F811
+    start_ingress: Callable[..., Any],
+) -> None:
+    ingress = start_ingress(anthropic_api_key="sk-ant-test", anthropic_base_url=sim.root_url)
+    client = anthropic.Anthropic(base_url=ingress.base_url, api_key=ALICE, max_retries=0)
+    listed = [model.id for model in client.models.list()]
+    assert listed == list(DEFAULT_ANTHROPIC_MODELS)
+    one = client.models.retrieve(DEFAULT_ANTHROPIC_MODELS[0])
+    assert one.type == "model" and one.id == DEFAULT_ANTHROPIC_MODELS[0]
+    with pytest.raises(anthropic.NotFoundError):
+        client.models.retrieve("claude-none")
+    openai_view = httpx.get(f"{ingress.base_url}/v1/models", headers={"authorization": f"Bearer {ALICE}"})
+    assert openai_view.status_code in (200, 503) and "claude-opus-4-6" not in openai_view.text  # OpenAI's list
