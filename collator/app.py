@@ -120,8 +120,12 @@ class Collator:
             autodiscover=False,
         )
         topic = app.topic(
-            settings.topics.requests, key_type=bytes, value_type=bytes, key_serializer="raw",
-            value_serializer="raw", allow_empty=True,
+            settings.topics.requests,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            allow_empty=True,
         )
         max_events = settings.window_max_requests
         within = settings.window_seconds
@@ -129,8 +133,13 @@ class Collator:
         async def collate(stream: Any) -> None:
             async for events in stream.take_events(max_events, within=within):
                 records = [
-                    RawRecord(topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
-                              key=e.message.key, value=e.message.value)
+                    RawRecord(
+                        topic=e.message.topic,
+                        partition=e.message.partition,
+                        offset=e.message.offset,
+                        key=e.message.key,
+                        value=e.message.value,
+                    )
                     for e in events
                 ]
                 await self._shielded(self.processor.process_window(records))
@@ -168,7 +177,10 @@ class Collator:
         """Start the producer and the faust worker; on exit, finish in-flight work, stop consuming, close."""
         self.producer.start()
         try:
-            async with faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S):
+            async with (
+                self.processor.heartbeat.running(),
+                faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S),
+            ):
                 try:
                     yield self
                 finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -33,8 +34,8 @@ def _retry_count(request: Request) -> int:
 
 
 def guard(route: str) -> Any:
-    """Dependency for ``/v1`` routes: count the call, check the key (Bearer; Azure: ``api-key``), fire any armed
-    HTTP fault.
+    """Dependency for ``/v1`` routes: count the call, check the key (Bearer; Azure: ``api-key``), wait out any
+    armed slow-call fault, fire any armed HTTP fault.
 
     It then brings every unfinished batch up to the clock: the lifecycle is evaluated lazily, on every
     call, so result files exist whichever route is read first; and files past ``expires_at`` are deleted.
@@ -56,6 +57,9 @@ def guard(route: str) -> Any:
             if sim.settings.api_keys and key not in sim.settings.api_keys:
                 sim.calls.unauthorized += 1
                 raise unauthorized(key)
+        delay = sim.faults.take_call_delay(route)
+        if delay > 0:
+            await asyncio.sleep(delay)
         fault = sim.faults.take_http(route)
         if fault is not None:
             error = status_error(

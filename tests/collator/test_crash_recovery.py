@@ -3,29 +3,37 @@
 The collator runs as a child process (``python -m batchgpt.cli collator``); the crash hook
 ``BATCHGPT_TEST_CRASH_AT`` makes it SIGKILL itself at the named point. After a restart without the
 hook, the simulator's stats must show each request id in exactly one batch, and the database must
-hold each request as one member.
+hold each request as one member. With the default lease and sweep, the batches a killed worker reserved are
+taken over within a lease and a sweep of the kill.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
 
+from collator.settings import CollatorSettings
 from tests.collator.harness import batch_rows, chat_request, member_rows, produce
 from tests.collator.worker_process import CollatorProcess
 from tests.support.waiting import wait_for
 
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1")
-FAST = {"window_ms": 300, "lease_seconds": 2, "sweep_interval_seconds": 0.3, "commit_interval_seconds": 5,
-        "session_timeout_seconds": 6}
+FAST = {
+    "window_ms": 300,
+    "lease_seconds": 2,
+    "sweep_interval_seconds": 0.3,
+    "commit_interval_seconds": 5,
+    "session_timeout_seconds": 6,
+}
 
 
 def _all_submitted(engine, request_ids: set[str]) -> bool:
     members = member_rows(engine)
     rows = batch_rows(engine)
-    return {m["request_id"] for m in members} == request_ids and bool(rows) and all(
-        r["upstream_batch_id"] for r in rows
+    return (
+        {m["request_id"] for m in members} == request_ids and bool(rows) and all(r["upstream_batch_id"] for r in rows)
     )
 
 
@@ -60,12 +68,14 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
 
     second = CollatorProcess(settings, log)
     try:
-        wait_for(lambda: _all_submitted(db_engine, {m.request_id for m in messages}), timeout_s=60,
-                 what="every request submitted after the restart")
+        wait_for(
+            lambda: _all_submitted(db_engine, {m.request_id for m in messages}),
+            timeout_s=60,
+            what="every request submitted after the restart",
+        )
         # the uncommitted window is redelivered to the restarted worker, which must not submit it again
         # (the first worker may have recorded every batch before it died: wait for the second's own lines)
-        wait_for(second_processed_a_window, timeout_s=60,
-                 what="the restarted worker processing the redelivered window")
+        wait_for(second_processed_a_window, timeout_s=60, what="the restarted worker processing the redelivered window")
         assert second.terminate() == 0, second.output()[-4000:]
     finally:
         second.kill()
@@ -90,3 +100,44 @@ def test_sigkill_at_each_dangerous_point_then_restart_submits_every_request_once
         assert batches + (1 if point == "after_upload" else 0) <= calls["files.create"] <= 2 * batches
     upstream_ids = {d["id"] for d in stats["batch_details"]}
     assert {r["upstream_batch_id"] for r in batch_rows(db_engine)} == upstream_ids
+
+
+DEFAULT_LEASE_S = CollatorSettings.model_fields["lease_seconds"].default
+DEFAULT_SWEEP_S = CollatorSettings.model_fields["sweep_interval_seconds"].default
+TAKEOVER_MARGIN_S = 10.0
+"""Start-up of the restarted process and the upload and create it then makes."""
+
+
+def test_batches_reserved_by_a_killed_worker_are_taken_over_within_a_lease_and_a_sweep(
+    collator_settings, kafka_settings, db_engine, simulator, tmp_path
+):
+    messages = [chat_request(model) for model in MODELS for _ in range(2)]
+    produce(kafka_settings, messages)
+    settings = collator_settings(
+        **{**FAST, "lease_seconds": DEFAULT_LEASE_S, "sweep_interval_seconds": DEFAULT_SWEEP_S}
+    )
+    log = tmp_path / "collator.log"
+    first = CollatorProcess(settings, log, {"BATCHGPT_TEST_CRASH_AT": "after_upload"})
+    try:
+        assert first.wait(60) == -9, first.output()[-4000:]
+    finally:
+        first.kill()
+    killed_at = time.monotonic()
+    assert batch_rows(db_engine) and not any(r["upstream_batch_id"] for r in batch_rows(db_engine))
+
+    second = CollatorProcess(settings, log)
+    try:
+        bound = DEFAULT_LEASE_S + DEFAULT_SWEEP_S + TAKEOVER_MARGIN_S
+        wait_for(
+            lambda: _all_submitted(db_engine, {m.request_id for m in messages}),
+            timeout_s=bound + 30,
+            what="every reserved batch taken over and submitted",
+        )
+        took = time.monotonic() - killed_at
+        assert second.terminate() == 0, second.output()[-4000:]
+    finally:
+        second.kill()
+    assert took < bound, f"taken over {took:.1f}s after the kill (lease {DEFAULT_LEASE_S}s, sweep {DEFAULT_SWEEP_S}s)"
+    stats = simulator.stats()
+    assert stats["duplicate_custom_ids"] == []
+    assert stats["custom_id_submissions"] == {m.request_id: 1 for m in messages}

@@ -187,13 +187,8 @@ async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
     stack = stack_factory(
         window_ms=400,
         simulator_flags={"in_progress_seconds": 1.0},
-        # a restarted collator or resolver takes over its predecessor's batches once their lease lapses (with the
-        # default leases, 300 s and 120 s, the run would wait that long)
-        extra_env={
-            "BATCHGPT_COLLATOR_LEASE_S": "3",
-            "BATCHGPT_COLLATOR_SWEEP_S": "1",
-            "BATCHGPT_RESOLVER_LEASE_S": "3",
-        },
+        # the default leases and sweep: a restarted collator or resolver takes over its predecessor's batches within
+        # seconds, once their heartbeat-kept leases lapse
     )
     calls, per_second = 150, 40.0
 
