@@ -1,9 +1,11 @@
 """Faults mid-run through the whole pipeline, with official SDK callers (default retries) sending at a steady pace.
 
-A restart of the Kafka broker, bursts of upstream 500s and 429s, and a kill -9 of each service, each at a
-moment drawn from a seeded generator (``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the
-same seed replays the same schedule). Each run asserts that every caller got its own answer, that no line went
-upstream twice and that the simulator saw every line exactly once.
+A restart of the Kafka broker, a PostgreSQL outage, bursts of upstream 500s and 429s, and a kill -9 of each
+service, each at a moment drawn from a seeded generator (``BATCHGPT_FAULT_SEED``, 16 by default: a failure names
+its seed, and the same seed replays the same schedule). Each run asserts that every caller got its own answer, that
+no line went upstream twice and that the simulator saw every line exactly once; the database outage also that the
+callers met only 503s with ``Retry-After`` on the way, that ``/readyz`` reported it, and that every service rode it
+out.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI
+from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI, DefaultAsyncHttpxClient
 
 from batchgpt.broker import BrokerHandle, default_home, fetch_jars, start_broker, stop_broker
 from batchgpt.devstack.stack import Stack
 from batchgpt.simulator.answers import expected_chat_content
 from batchgpt.simulator.testing import free_port
+from tests.support.private_postgres import PrivatePostgres, running_private_postgres
+from tests.support.waiting import async_wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -91,10 +96,23 @@ async def _run_with_fault(
     per_second: float,
     max_retries: int = DEFAULT_MAX_RETRIES,
     settle_s: float = 150,
+    responses: list[httpx.Response] | None = None,
 ) -> dict[str, Any]:
     """Send ``calls`` SDK calls at ``per_second`` while ``fault`` runs; assert every caller got its own answer once
-    and the simulator saw each line once. Return the simulator's stats."""
-    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", timeout=120, max_retries=max_retries)
+    and the simulator saw each line once. Return the simulator's stats; every HTTP answer the callers saw (retried
+    ones included) is added to ``responses`` when given."""
+
+    async def _seen(response: httpx.Response) -> None:
+        if responses is not None:
+            responses.append(response)
+
+    client = AsyncOpenAI(
+        base_url=stack.base_url,
+        api_key="sk-any",
+        timeout=120,
+        max_retries=max_retries,
+        http_client=DefaultAsyncHttpxClient(event_hooks={"response": [_seen]}),
+    )
     bodies = [_body(MODELS[i % len(MODELS)], f"fault {i} {uuid.uuid4().hex}") for i in range(calls)]
 
     pending: list[asyncio.Future[Any]] = []
@@ -198,3 +216,60 @@ async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
 
     # retries enough to ride out the restarted ingress's start-up
     await _run_with_fault(stack, schedule, _kill_and_restart, calls=calls, per_second=per_second, max_retries=6)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of the test's own (never the shared one), to stop and start mid-run."""
+    with running_private_postgres() as cluster:
+        yield cluster
+
+
+OUTAGE_S = 10.0
+
+
+async def test_a_database_outage_mid_run_answers_503s_then_resumes_and_loses_and_duplicates_nothing(
+    private_postgres: PrivatePostgres, stack_factory: Callable[..., Stack], schedule: FaultSchedule
+) -> None:
+    stack = stack_factory(database_url=private_postgres.url, window_ms=500)
+    calls, per_second = 200, 20.0
+    readyz = f"http://127.0.0.1:{stack.ingress_port}/readyz"
+    responses: list[httpx.Response] = []
+
+    async def _ready_checks(http: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
+        answer = await http.get(readyz)
+        return answer.status_code, answer.json().get("checks", {})
+
+    async def _outage() -> None:
+        await asyncio.sleep(_moment(schedule, calls, per_second))  # the fault's seeded moment, not a wait
+        await asyncio.to_thread(private_postgres.stop)
+        async with httpx.AsyncClient(timeout=10) as http:
+            await async_wait_for(
+                lambda: _reports_outage(http), timeout_s=OUTAGE_S, what="/readyz reporting the database down"
+            )
+            await asyncio.sleep(OUTAGE_S)  # the outage's length, not a wait for anything
+            await asyncio.to_thread(private_postgres.start)
+            await async_wait_for(lambda: _is_ready(http), timeout_s=30, what="/readyz 200 once the database is back")
+
+    async def _reports_outage(http: httpx.AsyncClient) -> bool:
+        status, checks = await _ready_checks(http)
+        return status == 503 and checks.get("database", "").startswith("unreachable") and checks["kafka"] == "ok"
+
+    async def _is_ready(http: httpx.AsyncClient) -> bool:
+        status, _ = await _ready_checks(http)
+        return status == 200
+
+    # retries enough to ride out the outage on the ingress's Retry-After (5 s)
+    await _run_with_fault(
+        stack, schedule, _outage, calls=calls, per_second=per_second, max_retries=6, responses=responses
+    )
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 503}, f"[{schedule}] callers saw {sorted(set(statuses))}: only 503s may be retried"
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused, f"[{schedule}] no caller met the outage: it was not mid-run"
+    for answer in refused:
+        assert answer.headers.get("retry-after") and answer.headers.get("x-should-retry") == "true"
+        await answer.aread()
+        assert answer.json()["error"]["code"] == "database_unavailable"
+    for service in ("collator", "resolver", "ingress"):
+        assert not stack.procs[service].exited(), f"[{schedule}] the {service} died in the outage"
