@@ -177,15 +177,13 @@ class Collator:
         """Start the producer and the faust worker; on exit, finish in-flight work, stop consuming, close."""
         self.producer.start()
         try:
-            async with (
-                self.processor.heartbeat.running(),
-                faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S),
-            ):
-                try:
-                    yield self
-                finally:
-                    await self.wait_idle()
-            await self.wait_idle()  # a window that started during the first wait
+            async with self.processor.heartbeat.running():  # the leases of batches still being submitted, to the end
+                async with faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S):
+                    try:
+                        yield self
+                    finally:
+                        await self.wait_idle()
+                await self.wait_idle()  # a window that started during the first wait
         finally:
             await asyncio.to_thread(self.producer.stop)
             await self.upstream.close()
