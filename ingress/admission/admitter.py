@@ -12,6 +12,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from batchgpt.store.admission import Admission, Admitted, Outcome, admit_group
 from batchgpt.store.records import RequestRow
@@ -143,7 +144,7 @@ class Admitter:
             },
         )
 
-    async def produce_if_lost(self, item: Submission, row: RequestRow) -> None:
+    async def produce_if_lost(self, item: Submission, row: RequestRow, *, answered: asyncio.Future[Any]) -> None:
         """Produce a recorded request once more when its first produce may have died with its replica.
 
         A row is written before its request is produced. One still ``queued`` with no batch a little while
@@ -152,12 +153,19 @@ class Admitter:
         collator drops the copy: the same request id and attempt, in one window or already in a batch) and is
         the only way its re-sent call can ever be answered. Its row stays as it is.
 
+        A re-send that comes sooner (an SDK retry lands on another live replica within a second of the first
+        send) first waits until that little while has passed, unless ``answered`` (the re-sent call's waiter)
+        is resolved meanwhile: skipping the produce then would leave it held until its wait ran out.
+
         :raises ServiceUnavailable: Kafka did not acknowledge it.
         """
         if row.state != RequestState.QUEUED.value or row.batch_id is not None:
             return
-        if time.time() - row.received_at <= min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS):
-            return  # its first produce is most likely still under way
+        first_produce_left = row.received_at + min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS)
+        if first_produce_left > time.time():  # its first produce may still be under way: let it end first
+            await asyncio.wait({answered}, timeout=first_produce_left - time.time())
+        if answered.done():
+            return
         await self._publisher.publish(
             request_id=row.request_id,
             endpoint=item.endpoint,
