@@ -20,6 +20,7 @@ from ingress.admission.group_commit import GroupCommitter
 from ingress.admission.ids import new_request_id
 from ingress.admission.pending_cap import PendingCounter
 from ingress.admission.publisher import RequestPublisher
+from ingress.admission.recent_produces import RecentProduces
 from ingress.admission.records import Records
 from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
@@ -65,6 +66,7 @@ class Admitter:
         )
         self.pending = PendingCounter(self._count_pending)
         self._forgetting: set[asyncio.Future[None]] = set()  # deletions for cancelled callers (kept referenced)
+        self._produced = RecentProduces(LOST_PRODUCE_AFTER_SECONDS)
 
     async def _count_pending(self, tenant: str) -> int:
         return await self._records.count_pending(tenant, time.time() - self._limits.result_ttl_seconds)
@@ -121,6 +123,7 @@ class Admitter:
         :raises ServiceUnavailable: Kafka did not acknowledge it (nothing accepted).
         """
         request_id = admission.request_id
+        self._produced.add(request_id, time.time())
         try:
             await self._publisher.publish(
                 request_id=request_id,
@@ -153,13 +156,15 @@ class Admitter:
         collator drops the copy: the same request id and attempt, in one window or already in a batch) and is
         the only way its re-sent call can ever be answered. Its row stays as it is.
 
-        A re-send that comes sooner (an SDK retry lands on another live replica within a second of the first
-        send) first waits until that little while has passed, unless ``answered`` (the re-sent call's waiter)
-        is resolved meanwhile: skipping the produce then would leave it held until its wait ran out.
+        A re-send that comes sooner through another replica (an SDK retry that found the first replica gone) first
+        waits until that little while has passed, unless ``answered`` (the re-sent call's waiter) is resolved
+        meanwhile: skipping the produce would leave it held until its wait ran out. A re-send to the replica that
+        produced the request a moment ago (:class:`RecentProduces`) knows its produce was acknowledged or is
+        under way, and produces nothing.
 
         :raises ServiceUnavailable: Kafka did not acknowledge it.
         """
-        if row.state != RequestState.QUEUED.value or row.batch_id is not None:
+        if row.state != RequestState.QUEUED.value or row.batch_id is not None or row.request_id in self._produced:
             return
         first_produce_left = row.received_at + min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS)
         if first_produce_left > time.time():  # its first produce may still be under way: let it end first
