@@ -12,7 +12,6 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from batchgpt.store.admission import Admission, Admitted, Outcome, admit_group
 from batchgpt.store.records import RequestRow
@@ -20,7 +19,6 @@ from ingress.admission.group_commit import GroupCommitter
 from ingress.admission.ids import new_request_id
 from ingress.admission.pending_cap import PendingCounter
 from ingress.admission.publisher import RequestPublisher
-from ingress.admission.recent_produces import RecentProduces
 from ingress.admission.records import Records
 from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
@@ -66,7 +64,6 @@ class Admitter:
         )
         self.pending = PendingCounter(self._count_pending)
         self._forgetting: set[asyncio.Future[None]] = set()  # deletions for cancelled callers (kept referenced)
-        self._produced = RecentProduces(LOST_PRODUCE_AFTER_SECONDS)
 
     async def _count_pending(self, tenant: str) -> int:
         return await self._records.count_pending(tenant, time.time() - self._limits.result_ttl_seconds)
@@ -123,7 +120,6 @@ class Admitter:
         :raises ServiceUnavailable: Kafka did not acknowledge it (nothing accepted).
         """
         request_id = admission.request_id
-        self._produced.add(request_id, time.time())
         try:
             await self._publisher.publish(
                 request_id=request_id,
@@ -147,7 +143,7 @@ class Admitter:
             },
         )
 
-    async def produce_if_lost(self, item: Submission, row: RequestRow, *, answered: asyncio.Future[Any]) -> None:
+    async def produce_if_lost(self, item: Submission, row: RequestRow) -> None:
         """Produce a recorded request once more when its first produce may have died with its replica.
 
         A row is written before its request is produced. One still ``queued`` with no batch a little while
@@ -156,21 +152,12 @@ class Admitter:
         collator drops the copy: the same request id and attempt, in one window or already in a batch) and is
         the only way its re-sent call can ever be answered. Its row stays as it is.
 
-        A re-send that comes sooner through another replica (an SDK retry that found the first replica gone) first
-        waits until that little while has passed, unless ``answered`` (the re-sent call's waiter) is resolved
-        meanwhile: skipping the produce would leave it held until its wait ran out. A re-send to the replica that
-        produced the request a moment ago (:class:`RecentProduces`) knows its produce was acknowledged or is
-        under way, and produces nothing.
-
         :raises ServiceUnavailable: Kafka did not acknowledge it.
         """
-        if row.state != RequestState.QUEUED.value or row.batch_id is not None or row.request_id in self._produced:
+        if row.state != RequestState.QUEUED.value or row.batch_id is not None:
             return
-        first_produce_left = row.received_at + min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS)
-        if first_produce_left > time.time():  # its first produce may still be under way: let it end first
-            await asyncio.wait({answered}, timeout=first_produce_left - time.time())
-        if answered.done():
-            return
+        if time.time() - row.received_at <= min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS):
+            return  # its first produce is most likely still under way
         await self._publisher.publish(
             request_id=row.request_id,
             endpoint=item.endpoint,

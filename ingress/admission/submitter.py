@@ -117,7 +117,7 @@ class Submitter:
         try:
             stored = await self._records.result(row.request_id, tenant)
             if stored is None:
-                await self._admitter.produce_if_lost(item, row, answered=future)
+                await self._admitter.produce_if_lost(item, row)
         except BaseException:  # the database or Kafka went away: this call gets its 503, no waiter is left behind
             holder.discard(row.request_id, future)
             raise
