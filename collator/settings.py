@@ -73,7 +73,7 @@ class CollatorSettings(WorkerSettings):
     )
     """How often acknowledged offsets are committed to Kafka."""
     session_timeout_seconds: float = Field(
-        default=15.0, ge=6, le=300, validation_alias=env_var("BATCHGPT_COLLATOR_SESSION_TIMEOUT_S")
+        default=30.0, ge=6, le=300, validation_alias=env_var("BATCHGPT_COLLATOR_SESSION_TIMEOUT_S")
     )
     """Kafka group session timeout: how soon a crashed worker's partitions are handed to the others."""
     test_crash_at: Literal["after_consume", "after_upload", "after_create", "after_db_write"] | None = Field(
