@@ -122,8 +122,12 @@ class Collator:
             autodiscover=False,
         )
         topic = app.topic(
-            settings.topics.requests, key_type=bytes, value_type=bytes, key_serializer="raw",
-            value_serializer="raw", allow_empty=True,
+            settings.topics.requests,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            allow_empty=True,
         )
         max_events = settings.window_max_requests
         within = settings.window_seconds
@@ -131,8 +135,13 @@ class Collator:
         async def collate(stream: Any) -> None:
             async for events in stream.take_events(max_events, within=within):
                 records = [
-                    RawRecord(topic=e.message.topic, partition=e.message.partition, offset=e.message.offset,
-                              key=e.message.key, value=e.message.value)
+                    RawRecord(
+                        topic=e.message.topic,
+                        partition=e.message.partition,
+                        offset=e.message.offset,
+                        key=e.message.key,
+                        value=e.message.value,
+                    )
                     for e in events
                 ]
                 await self._shielded(self.processor.process_window(records))
@@ -170,12 +179,13 @@ class Collator:
         """Start the producer and the faust worker; on exit, finish in-flight work, stop consuming, close."""
         self.producer.start()
         try:
-            async with faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S):
-                try:
-                    yield self
-                finally:
-                    await self.wait_idle()
-            await self.wait_idle()  # a window that started during the first wait
+            async with self.processor.heartbeat.running():  # the leases of batches still being submitted, to the end
+                async with faust_app_running(self.faust_app, stop_timeout=_STOP_TIMEOUT_S):
+                    try:
+                        yield self
+                    finally:
+                        await self.wait_idle()
+                await self.wait_idle()  # a window that started during the first wait
         finally:
             await asyncio.to_thread(self.producer.stop)
             for upstream in self.upstreams.values():

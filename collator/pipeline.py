@@ -12,7 +12,11 @@ Order of work for one window (each step idempotent, so a redelivered window is h
 
 The body never raises: database and Kafka faults are retried here with backoff; anything
 unexpected ends the process (``os._exit``) so that the window is never acknowledged unprocessed.
-A periodic :meth:`WindowProcessor.sweep` drives pending batches whose submitter died.
+
+Leases are short: the worker's :class:`~batchgpt.lease_heartbeat.LeaseHeartbeat` keeps the lease of every
+batch it reserved or claimed alive until the batch is recorded (however long it waits for a submission slot
+or its upload takes), and a periodic :meth:`WindowProcessor.sweep` drives pending batches whose submitter
+died (their lease lapsed: within one lease time of the death).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from batchgpt.kafka import DeliveryError
+from batchgpt.lease_heartbeat import LeaseHeartbeat
 from batchgpt.store import batches, deadlines, leases, members
 from batchgpt.store.errors import ReservationConflict
 from batchgpt.store.records import PendingBatch
@@ -107,6 +112,8 @@ class WindowProcessor:
         self._fatal = fatal
         self._clock = clock
         self._backoff = Backoff(base_s=limits.retry_backoff_s, cap_s=limits.retry_backoff_max_s)
+        self.heartbeat = LeaseHeartbeat(engine, owner=owner, lease_s=limits.lease_s, clock=clock)
+        """Keeps the leases of the batches this worker reserved or claimed alive until they are recorded."""
         self._driving: set[str] = set()
         self._known: dict[str, PendingBatch] = {}
         """Batches this worker just reserved, as reserved (saves re-reading them from the database)."""
@@ -130,8 +137,9 @@ class WindowProcessor:
     async def sweep(self) -> None:
         """Drive pending batches whose lease expired (their worker died); never raises."""
         try:
-            stale = await self._retrying("db.stale_pending", lambda: self._db(
-                leases.stale_pending, self._engine, now=self._clock()))
+            stale = await self._retrying(
+                "db.stale_pending", lambda: self._db(leases.stale_pending, self._engine, now=self._clock())
+            )
             for batch_id in stale:
                 logger.info("taking over an abandoned batch", extra={"batch_id": batch_id})
             await asyncio.gather(*(self.drive(batch_id) for batch_id in stale))
@@ -156,8 +164,12 @@ class WindowProcessor:
             await asyncio.wait(set(self.background), return_when=asyncio.FIRST_COMPLETED)
         logger.info(
             "window processed",
-            extra={"messages": len(records), "requests": len(window.requests),
-                   "dead_letters": len(window.dead_letters), "batches": len(to_drive)},
+            extra={
+                "messages": len(records),
+                "requests": len(window.requests),
+                "dead_letters": len(window.dead_letters),
+                "batches": len(to_drive),
+            },
         )
 
     def _start_drive(self, batch_id: str) -> None:
@@ -197,17 +209,32 @@ class WindowProcessor:
                 max_bytes=limits.max_batch_bytes,
                 max_inputs=limits.max_batch_inputs,
             )
-            await self._dead_letter([
-                dead_letter_for(sources[line.key], "too_large",
-                                f"the JSONL line is {len(line.data)} bytes, above BATCHGPT_MAX_BATCH_BYTES")
-                for line in plan.oversized if line.key not in too_large
-            ])
+            await self._dead_letter(
+                [
+                    dead_letter_for(
+                        sources[line.key],
+                        "too_large",
+                        f"the JSONL line is {len(line.data)} bytes, above BATCHGPT_MAX_BATCH_BYTES",
+                    )
+                    for line in plan.oversized
+                    if line.key not in too_large
+                ]
+            )
             too_large.update(line.key for line in plan.oversized)
             now = self._clock()
             try:
-                await self._retrying("db.reserve", functools.partial(
-                    self._db, batches.reserve, self._engine, plan.batches, owner=self.owner, now=now,
-                    lease_s=self._limits.lease_s))
+                await self._retrying(
+                    "db.reserve",
+                    functools.partial(
+                        self._db,
+                        batches.reserve,
+                        self._engine,
+                        plan.batches,
+                        owner=self.owner,
+                        now=now,
+                        lease_s=self._limits.lease_s,
+                    ),
+                )
             except ReservationConflict:
                 logger.info("reservation conflict; re-planning", extra={"round": rounds})
                 if rounds > 3:
@@ -218,9 +245,17 @@ class WindowProcessor:
                 batch_id for batch_id, status in existing.values() if status == BatchStatus.PENDING.value
             }
             for p in plan.batches:
+                self.heartbeat.hold(p.batch_id, renewed_at=now)
                 self._known[p.batch_id] = PendingBatch(
-                    batch_id=p.batch_id, tenant=p.tenant, endpoint=p.endpoint, model=p.model, created_at=now,
-                    submit_attempts=1, requests=p.members, content=p.content)
+                    batch_id=p.batch_id,
+                    tenant=p.tenant,
+                    endpoint=p.endpoint,
+                    model=p.model,
+                    created_at=now,
+                    submit_attempts=1,
+                    requests=p.members,
+                    content=p.content,
+                )
             return [p.batch_id for p in plan.batches] + sorted(pending_existing)
 
     async def _within_deadline(self, requests: list[RequestMessage]) -> list[RequestMessage]:
@@ -228,8 +263,9 @@ class WindowProcessor:
         if not self._limits.deadlines or not requests:
             return requests
         ids = [r.request_id for r in requests]
-        left = await self._retrying("db.left_window", functools.partial(
-            self._db, deadlines.left_window, self._engine, ids, now=self._clock()))
+        left = await self._retrying(
+            "db.left_window", functools.partial(self._db, deadlines.left_window, self._engine, ids, now=self._clock())
+        )
         if left:
             self._metrics.left_window.inc(len(left))
             logger.info("requests past their deadline left the window", extra={"requests": len(left)})
@@ -246,41 +282,77 @@ class WindowProcessor:
         finally:
             self._driving.discard(batch_id)
             self._known.pop(batch_id, None)
+            self.heartbeat.drop(batch_id)
 
     async def _drive(self, batch_id: str) -> None:
-        # a batch this worker just reserved is still leased to it, with attempt 1 recorded: no claim needed
+        # a batch this worker reserved and whose lease its heartbeat has kept ever since is still leased to it,
+        # with attempt 1 recorded: no claim needed
         known = self._known.get(batch_id)
-        fresh = known is not None and self._clock() - known.created_at < self._limits.lease_s / 3
+        held_since_reserved = self.heartbeat.renewed_at(batch_id)
+        fresh = known is not None and held_since_reserved is not None
         if not fresh:
-            claimed = await self._retrying("db.claim", lambda: self._db(
-                leases.claim_pending, self._engine, batch_id, owner=self.owner, now=self._clock(),
-                lease_s=self._limits.lease_s))
+            claimed_at = self._clock()
+            claimed = await self._retrying(
+                "db.claim",
+                lambda: self._db(
+                    leases.claim_pending,
+                    self._engine,
+                    batch_id,
+                    owner=self.owner,
+                    now=claimed_at,
+                    lease_s=self._limits.lease_s,
+                ),
+            )
             if not claimed:
                 return
+            self.heartbeat.hold(batch_id, renewed_at=claimed_at)
         batch = known or await self._retrying(
-            "db.load_pending", lambda: self._db(batches.load_pending, self._engine, batch_id))
+            "db.load_pending", lambda: self._db(batches.load_pending, self._engine, batch_id)
+        )
         if batch is None:
             return
         content = batch.content or b"".join(jsonl_line(request) for request in batch.requests)
 
-        # attempt number and when the lease was last extended (the reservation did both for a fresh batch)
-        renewed: dict[str, float] = {"attempt": 1, "at": batch.created_at} if fresh else {}
+        # the attempt number last recorded (the reservation recorded attempt 1 of a fresh batch)
+        recorded: dict[str, int] = {"attempt": 1} if fresh else {}
 
         async def keep_lease(attempt: int) -> bool:
-            """Renew (recording the attempt) when the attempt changed or a third of the lease has passed."""
+            """The check before every upstream write: renew in the database (recording the attempt) unless the
+            attempt is recorded and the heartbeat extended the lease less than a third of a lease ago."""
             now = self._clock()
-            if renewed.get("attempt") == attempt and now - renewed["at"] < self._limits.lease_s / 3:
+            last = self.heartbeat.renewed_at(batch_id)
+            if recorded.get("attempt") == attempt and last is not None and now - last < self._limits.lease_s / 3:
                 return True  # nobody takes a lease over before it expires, and two thirds of it are left
-            kept = bool(await self._retrying("db.renew_lease", lambda: self._db(
-                leases.renew_pending, self._engine, batch_id, owner=self.owner, now=now,
-                lease_s=self._limits.lease_s, attempts=attempt)))
+            kept = bool(
+                await self._retrying(
+                    "db.renew_lease",
+                    lambda: self._db(
+                        leases.renew_pending,
+                        self._engine,
+                        batch_id,
+                        owner=self.owner,
+                        now=now,
+                        lease_s=self._limits.lease_s,
+                        attempts=attempt,
+                    ),
+                )
+            )
             if kept:
-                renewed.update(attempt=attempt, at=now)
+                recorded["attempt"] = attempt
+                self.heartbeat.hold(batch_id, renewed_at=now)
+            else:
+                self.heartbeat.drop(batch_id)
             return kept
 
         outcome = await self._submitter.submit(
-            batch_id, content=content, endpoint=batch.endpoint, model=batch.model, not_before=batch.created_at,
-            attempts_so_far=0 if fresh else batch.submit_attempts, keep_lease=keep_lease, checkpoint=self._crash,
+            batch_id,
+            content=content,
+            endpoint=batch.endpoint,
+            model=batch.model,
+            not_before=batch.created_at,
+            attempts_so_far=0 if fresh else batch.submit_attempts,
+            keep_lease=keep_lease,
+            checkpoint=self._crash,
             provider=Endpoint(batch.endpoint).provider.value,
         )
         if outcome.batch is not None:
@@ -295,9 +367,19 @@ class WindowProcessor:
         assert upstream is not None
         now = self._clock()
         status = upstream.status  # the edge maps a status it does not know to validating
-        recorded = await self._retrying("db.mark_submitted", lambda: self._db(
-            batches.mark_submitted, self._engine, batch, upstream_batch_id=upstream.id,
-            input_file_id=upstream.input_file_id, status=status, attempts=outcome.attempts, now=now))
+        recorded = await self._retrying(
+            "db.mark_submitted",
+            lambda: self._db(
+                batches.mark_submitted,
+                self._engine,
+                batch,
+                upstream_batch_id=upstream.id,
+                input_file_id=upstream.input_file_id,
+                status=status,
+                attempts=outcome.attempts,
+                now=now,
+            ),
+        )
         self._crash("after_db_write")
         if not recorded:
             return
@@ -305,15 +387,27 @@ class WindowProcessor:
         self._metrics.lines.inc(len(batch.requests))
         self._metrics.bytes.inc(size)
         event = BatchEvent(
-            batch_id=batch.batch_id, kind=BatchEventKind.SUBMITTED, status=status, upstream_batch_id=upstream.id,
-            endpoint=Endpoint(batch.endpoint), model=batch.model,
-            request_counts=RequestCounts(total=len(batch.requests)), occurred_at=now,
+            batch_id=batch.batch_id,
+            kind=BatchEventKind.SUBMITTED,
+            status=status,
+            upstream_batch_id=upstream.id,
+            endpoint=Endpoint(batch.endpoint),
+            model=batch.model,
+            request_counts=RequestCounts(total=len(batch.requests)),
+            occurred_at=now,
         )
         await self._retrying("kafka.batch_event", lambda: self._publisher.batch_event(event))
         logger.info(
             "batch submitted",
-            extra={"batch_id": batch.batch_id, "upstream_batch_id": upstream.id, "lines": len(batch.requests),
-                   "bytes": size, "model": batch.model, "adopted": outcome.adopted, "attempts": outcome.attempts},
+            extra={
+                "batch_id": batch.batch_id,
+                "upstream_batch_id": upstream.id,
+                "lines": len(batch.requests),
+                "bytes": size,
+                "model": batch.model,
+                "adopted": outcome.adopted,
+                "attempts": outcome.attempts,
+            },
         )
 
     async def _record_failed(self, batch: PendingBatch, outcome: SubmitOutcome) -> None:
@@ -322,22 +416,37 @@ class WindowProcessor:
         assert error is not None
         now = self._clock()
         failure = submission_failure(error)
-        recorded = await self._retrying("db.mark_submit_failed", lambda: self._db(
-            batches.mark_submit_failed, self._engine, batch, errors=[failure.to_error()],
-            attempts=outcome.attempts, now=now))
+        recorded = await self._retrying(
+            "db.mark_submit_failed",
+            lambda: self._db(
+                batches.mark_submit_failed,
+                self._engine,
+                batch,
+                errors=[failure.to_error()],
+                attempts=outcome.attempts,
+                now=now,
+            ),
+        )
         if not recorded:
             return
         lines = len(batch.requests)
         self._metrics.batches.labels(outcome="failed").inc()
         self._metrics.failed_requests.inc(lines)
         event = BatchEvent(
-            batch_id=batch.batch_id, kind=BatchEventKind.TERMINAL, status=BatchStatus.FAILED,
-            endpoint=Endpoint(batch.endpoint), model=batch.model, error=str(error),
-            request_counts=RequestCounts(total=lines, failed=lines), occurred_at=now,
+            batch_id=batch.batch_id,
+            kind=BatchEventKind.TERMINAL,
+            status=BatchStatus.FAILED,
+            endpoint=Endpoint(batch.endpoint),
+            model=batch.model,
+            error=str(error),
+            request_counts=RequestCounts(total=lines, failed=lines),
+            occurred_at=now,
         )
         await self._retrying("kafka.batch_event", lambda: self._publisher.batch_event(event))
-        logger.error("batch could not be submitted; recorded as failed for the resolver to answer",
-                     extra={"batch_id": batch.batch_id, "lines": lines, "error": str(error)})
+        logger.error(
+            "batch could not be submitted; recorded as failed for the resolver to answer",
+            extra={"batch_id": batch.batch_id, "lines": lines, "error": str(error)},
+        )
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -348,8 +457,10 @@ class WindowProcessor:
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             self._metrics.internal_retries.labels(operation=operation).inc()
-            logger.warning("transient fault, retrying", extra={"operation": operation, "error": str(exc),
-                                                               "attempt": attempt, "delay_s": round(delay, 3)})
+            logger.warning(
+                "transient fault, retrying",
+                extra={"operation": operation, "error": str(exc), "attempt": attempt, "delay_s": round(delay, 3)},
+            )
 
         return await retry(call, policy=self._backoff, retry_on=_transient, on_retry=on_retry)
 

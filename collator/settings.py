@@ -45,13 +45,14 @@ class CollatorSettings(WorkerSettings):
         default=100_000, ge=1, le=1_000_000, validation_alias=env_var("BATCHGPT_WINDOW_MAX_REQUESTS")
     )
     """A window closes early once it holds this many messages (bounds memory)."""
-    lease_seconds: float = Field(default=300.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_COLLATOR_LEASE_S"))
-    """How long a worker owns a batch it is submitting (renewed before every upstream write; keep it above
-    ``BATCHGPT_UPSTREAM_TIMEOUT_S``); a crashed worker's reserved batches are taken over after it."""
+    lease_seconds: float = Field(default=10.0, gt=0, le=86400, validation_alias=env_var("BATCHGPT_COLLATOR_LEASE_S"))
+    """How long a worker's lease on a batch it is submitting lasts without renewal: its heartbeat renews it every
+    third of this while the worker lives (and it is checked before every upstream write); a crashed worker's
+    reserved batches are taken over within this time plus ``BATCHGPT_COLLATOR_SWEEP_S``."""
     sweep_interval_seconds: float = Field(
-        default=5.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_COLLATOR_SWEEP_S")
+        default=3.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_COLLATOR_SWEEP_S")
     )
-    """How often a worker looks for reserved batches whose submitter died (their lease expired)."""
+    """How often a worker looks for reserved batches whose submitter died (their lease lapsed)."""
     submit_backoff_seconds: float = Field(
         default=1.0, ge=0, le=600, validation_alias=env_var("BATCHGPT_SUBMIT_BACKOFF_S")
     )

@@ -43,7 +43,9 @@ class ResolverSettings(WorkerSettings, PricingSettings, InboundWebhookSettings, 
     max_concurrent_batches: int = Field(
         default=16, ge=1, le=1000, validation_alias=env_var("BATCHGPT_RESOLVER_CONCURRENCY")
     )
-    lease_seconds: float = Field(default=120.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_RESOLVER_LEASE_S"))
+    lease_seconds: float = Field(default=10.0, gt=0, le=3600, validation_alias=env_var("BATCHGPT_RESOLVER_LEASE_S"))
+    """How long a worker's lease on a batch it is stepping lasts without renewal: its heartbeat renews it every
+    third of this while the worker lives; a crashed worker's batches are taken over once it lapses."""
     poll_jitter_fraction: float = Field(default=0.1, ge=0, le=0.9, validation_alias=env_var("BATCHGPT_POLL_JITTER"))
     """Each poll interval is stretched or shrunk by up to this fraction, so batches do not poll in lockstep."""
     max_backoff_seconds: float = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -68,7 +69,8 @@ def _check_anthropic_key(sim: Simulation, request: Request) -> None:
 
 def guard(route: str, api: str = "openai") -> Any:
     """Dependency for ``/v1`` routes: count the call, check the key (OpenAI: Bearer; Azure: ``api-key``;
-    Anthropic: ``x-api-key`` and ``anthropic-version``), fire any armed HTTP fault.
+    Anthropic: ``x-api-key`` and ``anthropic-version``), wait out any armed slow-call fault, fire any armed HTTP
+    fault.
 
     ``api`` is ``openai``, ``anthropic``, or ``either`` (a route both SDKs call, such as ``/v1/models``: Anthropic
     when the call sends ``anthropic-version``).
@@ -82,6 +84,9 @@ def guard(route: str, api: str = "openai") -> Any:
         anthropic = _is_anthropic(request, api)
         if sim.settings.require_auth:
             (_check_anthropic_key if anthropic else _check_openai_key)(sim, request)
+        delay = sim.faults.take_call_delay(route)
+        if delay > 0:
+            await asyncio.sleep(delay)
         fault = sim.faults.take_http(route)
         if fault is not None:
             error = status_error(

@@ -1,6 +1,6 @@
 """Fault injection: fault specs (armed at start or by ``POST /_sim/faults``) and the book spending them.
 
-Three kinds, each armed for the next ``count`` matching events:
+Four kinds, each armed for the next ``count`` matching events:
 
 * ``http_error``: the next calls to ``route`` (``files.create``, ``batches.create``, ..., or ``*``)
   answer ``status`` with OpenAI's error envelope; ``retry_after_seconds`` adds ``retry-after`` and
@@ -9,6 +9,7 @@ Three kinds, each armed for the next ``count`` matching events:
   ``expire`` (expires once ``fraction`` of its processing time has passed, with partial results) or
   ``cancel`` (cancelled by the "system" at that point, with partial results).
 * ``slow_download``: the next file-content downloads wait ``delay_seconds`` first.
+* ``slow_call``: the next calls to ``route`` (or ``*``) wait ``delay_seconds`` before they are handled.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "FaultSpec",
     "HttpFault",
     "ROUTES",
+    "SlowCallFault",
     "SlowDownloadFault",
     "parse_fault",
 ]
@@ -63,15 +65,9 @@ class _Spec(BaseModel):
     """How many matching events this fault affects."""
 
 
-class HttpFault(_Spec):
-    """The next ``count`` calls to ``route`` fail with ``status``."""
-
-    kind: Literal["http_error"] = "http_error"
+class _RouteSpec(_Spec):
     route: str = "*"
-    status: int = Field(default=500, ge=400, le=599)
-    retry_after_seconds: float | None = Field(default=None, ge=0)
-    message: str | None = None
-    code: str | None = None
+    """The route the fault applies to (``*``: any)."""
 
     @field_validator("route")
     @classmethod
@@ -79,6 +75,16 @@ class HttpFault(_Spec):
         if value != "*" and value not in ROUTES:
             raise ValueError(f"unknown route {value!r}; expected '*' or one of {', '.join(ROUTES)}")
         return value
+
+
+class HttpFault(_RouteSpec):
+    """The next ``count`` calls to ``route`` fail with ``status``."""
+
+    kind: Literal["http_error"] = "http_error"
+    status: int = Field(default=500, ge=400, le=599)
+    retry_after_seconds: float | None = Field(default=None, ge=0)
+    message: str | None = None
+    code: str | None = None
 
 
 class BatchFault(_Spec):
@@ -101,9 +107,16 @@ class SlowDownloadFault(_Spec):
     delay_seconds: float = Field(default=1.0, ge=0)
 
 
-FaultSpec = Annotated[HttpFault | BatchFault | SlowDownloadFault, Field(discriminator="kind")]
+class SlowCallFault(_RouteSpec):
+    """The next ``count`` calls to ``route`` wait ``delay_seconds`` before they are handled (a slow upstream)."""
 
-_AnyFault = HttpFault | BatchFault | SlowDownloadFault
+    kind: Literal["slow_call"] = "slow_call"
+    delay_seconds: float = Field(default=1.0, ge=0)
+
+
+FaultSpec = Annotated[HttpFault | BatchFault | SlowDownloadFault | SlowCallFault, Field(discriminator="kind")]
+
+_AnyFault = HttpFault | BatchFault | SlowDownloadFault | SlowCallFault
 _ADAPTER: TypeAdapter[_AnyFault] = TypeAdapter(FaultSpec)
 
 
@@ -151,6 +164,11 @@ class FaultBook:
         """Spend one slow-download fault and return its delay (0 when none is armed)."""
         spec = self._take(lambda s: isinstance(s, SlowDownloadFault))
         return spec.delay_seconds if isinstance(spec, SlowDownloadFault) else 0.0
+
+    def take_call_delay(self, route: str) -> float:
+        """Spend one slow-call fault matching ``route`` and return its delay (0 when none is armed)."""
+        spec = self._take(lambda s: isinstance(s, SlowCallFault) and s.route in (route, "*"))
+        return spec.delay_seconds if isinstance(spec, SlowCallFault) else 0.0
 
     def _take(self, match: Callable[[_AnyFault], bool]) -> _AnyFault | None:
         for armed in self._armed:

@@ -4,6 +4,9 @@
   whose lease expired (its submitter died) is taken over by another worker's sweep.
 * The resolver leases **open** batches: not resolved, not pending, and either created upstream or
   failed before reaching it (the collator gave up submitting; the resolver answers its members).
+* Leases are short (seconds) and kept alive while their owner works by its heartbeat
+  (:class:`batchgpt.lease_heartbeat.LeaseHeartbeat`), which extends all of them in one UPDATE
+  (:func:`renew_held`); a dead owner's leases lapse within one lease time and are taken over.
 
 Claims are atomic conditional UPDATEs, correct on SQLite (serialised writers) and PostgreSQL (the
 WHERE is re-checked after the row lock).
@@ -11,6 +14,7 @@ WHERE is re-checked after the row lock).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
@@ -25,6 +29,7 @@ __all__ = [
     "next_due_at",
     "release",
     "renew",
+    "renew_held",
     "renew_pending",
     "stale_pending",
 ]
@@ -74,6 +79,23 @@ def stale_pending(engine: Engine, *, now: float, limit: int = 100) -> list[str]:
                 .limit(limit)
             ).scalars()
         )
+
+
+def renew_held(engine: Engine, batch_ids: Collection[str], *, owner: str, now: float, lease_s: float) -> set[str]:
+    """Extend ``owner``'s lease on each of ``batch_ids`` it still holds (one UPDATE); return the ids renewed.
+
+    An id missing from the answer is no longer ``owner``'s: released, finished, or taken over by another worker.
+    """
+    if not batch_ids:
+        return set()
+    with engine.begin() as conn:
+        renewed = conn.execute(
+            update(batches)
+            .where(batches.c.id.in_(sorted(batch_ids)), batches.c.lease_owner == owner)
+            .values(lease_expires_at=now + lease_s)
+            .returning(batches.c.id)
+        ).scalars()
+        return set(renewed)
 
 
 # ----------------------------------------------------------------------------- the resolver's open batches

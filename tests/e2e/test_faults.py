@@ -1,10 +1,11 @@
 """Faults mid-run through the whole pipeline, with official SDK callers (default retries) sending at a steady pace.
 
-A restart of the Kafka broker, bursts of upstream 500s and 429s, and a kill -9 of each service (during an
-OpenAI run, and one after the other during an Anthropic run), each at a moment drawn from a seeded generator
-(``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the same seed replays the same schedule).
-Each run asserts that every caller got its own answer, that no line went upstream twice and that the simulator
-saw every line exactly once.
+A restart of the Kafka broker, a PostgreSQL outage, bursts of upstream 500s and 429s, and a kill -9 of each
+service (during an OpenAI run, and one after the other during an Anthropic run), each at a moment drawn from a
+seeded generator (``BATCHGPT_FAULT_SEED``, 16 by default: a failure names its seed, and the same seed replays the
+same schedule). Each run asserts that every caller got its own answer, that no line went upstream twice and that
+the simulator saw every line exactly once; the database outage also that the callers met only 503s with
+``Retry-After`` on the way, that ``/readyz`` reported it, and that every service rode it out.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from anthropic import AsyncAnthropic
-from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI
+from openai import DEFAULT_MAX_RETRIES, AsyncOpenAI, DefaultAsyncHttpxClient
 
 from batchgpt.broker import BrokerCluster, BrokerHandle, linked_home, start_cluster
 from batchgpt.devstack.stack import Stack
 from batchgpt.simulator.answers import expected_chat_content
 from batchgpt.simulator.message_answers import expected_message_text
+from tests.support.private_postgres import PrivatePostgres, running_private_postgres
+from tests.support.waiting import async_wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -92,8 +96,19 @@ class Callers:
     close: Callable[[], Awaitable[None]]
 
 
-def _openai_callers(stack: Stack, calls: int, max_retries: int) -> Callers:
-    client = AsyncOpenAI(base_url=stack.base_url, api_key="sk-any", timeout=120, max_retries=max_retries)
+ResponseHook = Callable[[httpx.Response], Awaitable[None]]
+"""An httpx event hook that sees every HTTP answer a caller's SDK got, its retried ones included."""
+
+
+def _openai_callers(stack: Stack, calls: int, max_retries: int, on_response: ResponseHook | None) -> Callers:
+    hooks = {"response": [on_response]} if on_response is not None else {}
+    client = AsyncOpenAI(
+        base_url=stack.base_url,
+        api_key="sk-any",
+        timeout=120,
+        max_retries=max_retries,
+        http_client=DefaultAsyncHttpxClient(event_hooks=hooks),
+    )
     return Callers(
         bodies=[_body(MODELS[i % len(MODELS)], f"fault {i} {uuid.uuid4().hex}") for i in range(calls)],
         send=lambda body: client.chat.completions.create(**body),
@@ -102,7 +117,8 @@ def _openai_callers(stack: Stack, calls: int, max_retries: int) -> Callers:
     )
 
 
-def _anthropic_callers(stack: Stack, calls: int, max_retries: int) -> Callers:
+def _anthropic_callers(stack: Stack, calls: int, max_retries: int, on_response: ResponseHook | None) -> Callers:
+    assert on_response is None, "the Anthropic callers report no HTTP answers"
     client = AsyncAnthropic(
         base_url=stack.base_url.removesuffix("/v1"), api_key="sk-any", timeout=120, max_retries=max_retries
     )
@@ -126,11 +142,18 @@ async def _run_with_fault(
     per_second: float,
     max_retries: int = DEFAULT_MAX_RETRIES,
     settle_s: float = 150,
-    make_callers: Callable[[Stack, int, int], Callers] = _openai_callers,
+    make_callers: Callable[[Stack, int, int, ResponseHook | None], Callers] = _openai_callers,
+    responses: list[httpx.Response] | None = None,
 ) -> dict[str, Any]:
     """Send ``calls`` SDK calls at ``per_second`` while ``fault`` runs; assert every caller got its own answer once
-    and the simulator saw each line once. Return the simulator's stats."""
-    callers = make_callers(stack, calls, max_retries)
+    and the simulator saw each line once. Return the simulator's stats; every HTTP answer the callers saw (retried
+    ones included) is added to ``responses`` when given."""
+
+    async def _seen(response: httpx.Response) -> None:
+        if responses is not None:
+            responses.append(response)
+
+    callers = make_callers(stack, calls, max_retries, _seen if responses is not None else None)
     bodies = callers.bodies
 
     pending: list[asyncio.Future[Any]] = []
@@ -219,13 +242,8 @@ async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
     stack = stack_factory(
         window_ms=400,
         simulator_flags={"in_progress_seconds": 1.0},
-        # a restarted collator or resolver takes over its predecessor's batches once their lease lapses (with the
-        # default leases, 300 s and 120 s, the run would wait that long)
-        extra_env={
-            "BATCHGPT_COLLATOR_LEASE_S": "3",
-            "BATCHGPT_COLLATOR_SWEEP_S": "1",
-            "BATCHGPT_RESOLVER_LEASE_S": "3",
-        },
+        # the default leases and sweep: a restarted collator or resolver takes over its predecessor's batches within
+        # seconds, once their heartbeat-kept leases lapse
     )
     calls, per_second = 150, 40.0
 
@@ -240,15 +258,7 @@ async def test_a_service_killed_mid_run_loses_and_duplicates_nothing(
 async def test_each_service_killed_in_turn_mid_anthropic_run_loses_and_duplicates_nothing(
     stack_factory: Callable[..., Stack], schedule: FaultSchedule
 ) -> None:
-    stack = stack_factory(
-        window_ms=400,
-        simulator_flags={"in_progress_seconds": 1.0},
-        extra_env={
-            "BATCHGPT_COLLATOR_LEASE_S": "3",
-            "BATCHGPT_COLLATOR_SWEEP_S": "1",
-            "BATCHGPT_RESOLVER_LEASE_S": "3",
-        },
-    )
+    stack = stack_factory(window_ms=400, simulator_flags={"in_progress_seconds": 1.0})  # the default leases
     calls, per_second = 200, 40.0
 
     async def _kill_each_in_turn() -> None:
@@ -267,3 +277,60 @@ async def test_each_service_killed_in_turn_mid_anthropic_run_loses_and_duplicate
         make_callers=_anthropic_callers,
     )
     assert {d["model"] for d in stats["batch_details"]} == set(ANTHROPIC_MODELS)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of the test's own (never the shared one), to stop and start mid-run."""
+    with running_private_postgres() as cluster:
+        yield cluster
+
+
+OUTAGE_S = 10.0
+
+
+async def test_a_database_outage_mid_run_answers_503s_then_resumes_and_loses_and_duplicates_nothing(
+    private_postgres: PrivatePostgres, stack_factory: Callable[..., Stack], schedule: FaultSchedule
+) -> None:
+    stack = stack_factory(database_url=private_postgres.url, window_ms=500)
+    calls, per_second = 200, 20.0
+    readyz = f"http://127.0.0.1:{stack.ingress_port}/readyz"
+    responses: list[httpx.Response] = []
+
+    async def _ready_checks(http: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
+        answer = await http.get(readyz)
+        return answer.status_code, answer.json().get("checks", {})
+
+    async def _outage() -> None:
+        await asyncio.sleep(_moment(schedule, calls, per_second))  # the fault's seeded moment, not a wait
+        await asyncio.to_thread(private_postgres.stop)
+        async with httpx.AsyncClient(timeout=10) as http:
+            await async_wait_for(
+                lambda: _reports_outage(http), timeout_s=OUTAGE_S, what="/readyz reporting the database down"
+            )
+            await asyncio.sleep(OUTAGE_S)  # the outage's length, not a wait for anything
+            await asyncio.to_thread(private_postgres.start)
+            await async_wait_for(lambda: _is_ready(http), timeout_s=30, what="/readyz 200 once the database is back")
+
+    async def _reports_outage(http: httpx.AsyncClient) -> bool:
+        status, checks = await _ready_checks(http)
+        return status == 503 and checks.get("database", "").startswith("unreachable") and checks["kafka"] == "ok"
+
+    async def _is_ready(http: httpx.AsyncClient) -> bool:
+        status, _ = await _ready_checks(http)
+        return status == 200
+
+    # retries enough to ride out the outage on the ingress's Retry-After (5 s)
+    await _run_with_fault(
+        stack, schedule, _outage, calls=calls, per_second=per_second, max_retries=6, responses=responses
+    )
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 503}, f"[{schedule}] callers saw {sorted(set(statuses))}: only 503s may be retried"
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused, f"[{schedule}] no caller met the outage: it was not mid-run"
+    for answer in refused:
+        assert answer.headers.get("retry-after") and answer.headers.get("x-should-retry") == "true"
+        await answer.aread()
+        assert answer.json()["error"]["code"] == "database_unavailable"
+    for service in ("collator", "resolver", "ingress"):
+        assert not stack.procs[service].exited(), f"[{schedule}] the {service} died in the outage"

@@ -19,12 +19,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
 
 from batchgpt.simulator.answers import expected_chat_content
-from batchgpt.simulator.testing import free_port
 from ingress.http.error_rendering import ErrorRenderer
 from ingress.metrics import IngressMetrics
 from ingress.outages import Dependency, failed_dependency
 from tests.ingress.conftest import ALICE, Stack, running_stack
-from tests.support.private_postgres import PrivatePostgres
+from tests.support.private_postgres import PrivatePostgres, running_private_postgres
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -39,12 +38,8 @@ def _chat(content: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivatePostgres]:
-    cluster = PrivatePostgres(free_port())
-    cluster.start()
-    try:
+    with running_private_postgres() as cluster:
         yield cluster
-    finally:
-        cluster.run("stop")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """A resolver killed with SIGKILL mid fan-out and restarted still answers every request (the interrupted
-chunk is published again; results are stored once each); and the command refuses bad settings."""
+chunk is published again; results are stored once each), within its lease time of the kill with the default
+lease; and the command refuses bad settings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from sqlalchemy import func, select
 
 from batchgpt.simulator.testing import free_port
 from batchgpt.store.tables import batch_members, results
+from resolver.settings import ResolverSettings
 from tests.resolver.collator_role import announce, make_request
 from tests.resolver.rig import ResolverRig
 from tests.support.waiting import wait_for
@@ -36,7 +39,6 @@ def _env(rig: ResolverRig, **extra: str) -> dict[str, str]:
             "OPENAI_BASE_URL": rig.sim.base_url,
             "BATCHGPT_POLL_INTERVAL_S": "0.05",
             "BATCHGPT_RESOLVER_SCAN_S": "0.1",
-            "BATCHGPT_RESOLVER_LEASE_S": "1",
             "BATCHGPT_FANOUT_CHUNK": "10",
             "BATCHGPT_FANOUT_CHUNKS_IN_FLIGHT": "3",
             "BATCHGPT_LOG_FORMAT": "text",
@@ -69,15 +71,31 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
             process.wait(timeout=10)
 
 
+DEFAULT_LEASE_S = ResolverSettings.model_fields["lease_seconds"].default
+TAKEOVER_MARGIN_S = 8.0
+"""The survivor's scan and the fan-out's remaining chunks, once the lease lapsed and the survivor is up."""
+
+
+def _serving(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("lease", ["1", "default"])
 def test_resolver_killed_mid_fanout_answers_everyone_after_restart(
-    rig: ResolverRig, spawn: Spawn, tmp_path: Path, unique_id: str
+    rig: ResolverRig, spawn: Spawn, tmp_path: Path, unique_id: str, lease: str
 ) -> None:
     members = [make_request(f"kx-{unique_id}-{i:03d}", f"question {i}") for i in range(60)]
     batch_id = rig.submit(members)
     announce(rig.kafka, batch_id)
+    lease_env = {"BATCHGPT_RESOLVER_LEASE_S": lease} if lease != "default" else {}
+    lease_s = float(lease) if lease != "default" else DEFAULT_LEASE_S
 
-    doomed = spawn(_env(rig, BATCHGPT_TEST_CRASH_AT="mid_fanout:45"), "first")
+    doomed = spawn(_env(rig, BATCHGPT_TEST_CRASH_AT="mid_fanout:45", **lease_env), "first")
     assert doomed.wait(timeout=60) == -signal.SIGKILL, (tmp_path / "first.log").read_text()
+    killed_at = time.monotonic()
     with rig.engine.connect() as conn:
         stored_before = conn.execute(select(func.count()).select_from(results)).scalar()
     # chunks of 10, at most 3 in flight: chunks 1-2 were stored before chunk 5 was even produced
@@ -85,12 +103,18 @@ def test_resolver_killed_mid_fanout_answers_everyone_after_restart(
     assert rig.row(batch_id).resolved_at is None
 
     metrics_port = free_port()
-    survivor = spawn(_env(rig, BATCHGPT_METRICS_PORT=str(metrics_port)), "second")
+    survivor = spawn(_env(rig, BATCHGPT_METRICS_PORT=str(metrics_port), **lease_env), "second")
+    wait_for(lambda: _serving(metrics_port), timeout_s=60, what="the survivor started")
+    up_at = time.monotonic()
     wait_for(
         lambda: rig.row(batch_id).resolved_at is not None,
         timeout_s=60,
         what="resolved after restart",
     )
+    # the dead worker's lease lapses within one lease time of the kill (its heartbeat renewed it at most a third of
+    # a lease before), and the survivor claims it as soon as it does (or as soon as it is up, on a slow machine)
+    took = time.monotonic() - max(killed_at + lease_s, up_at)
+    assert took < TAKEOVER_MARGIN_S, f"resolved {took:.1f}s after the lease lapsed (lease {lease_s}s)"
     exposition = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
     assert 'batchgpt_resolver_batches_resolved_total{status="completed"} 1.0' in exposition
     survivor.send_signal(signal.SIGTERM)

@@ -111,3 +111,25 @@ async def test_a_batch_recorded_already_terminal_is_polled_for_its_files_and_ans
     assert sorted(r.request_id for r in replies) == sorted(m.request_id for m in members)
     assert {r.status_code for r in replies} == {200}
     assert rig.row(batch_id).output_file_id is not None
+
+
+async def test_a_result_download_three_leases_long_keeps_its_lease_while_another_worker_waits(
+    rig: ResolverRig, unique_id: str
+) -> None:
+    """The worker's heartbeat extends the lease while it waits for a slow result file: the other worker never
+    takes the batch over (the file is read once) and every member is answered once."""
+    settings = rig.settings.model_copy(update={"lease_seconds": 1.0})
+    rig.sim.inject(kind="slow_download", delay_seconds=3.0)
+    members = [make_request(f"hb-{unique_id}-{i}", f"q{i}") for i in range(4)]
+    batch_id = rig.submit(members)
+    async with (
+        running_resolver(settings, registry=CollectorRegistry(), owner="worker-a"),
+        running_resolver(settings, registry=CollectorRegistry(), owner="worker-b"),
+    ):
+        await wait_resolved(rig.engine, batch_id)
+
+    stats = rig.sim.stats()
+    assert stats["faults_fired"] == 1 and stats["faults_pending"] == []  # the download really was slow
+    assert stats["api_calls"]["files.content"] == 1, "a second worker took the batch over and read it again"
+    replies = await rig.wait_replies(4)
+    assert Counter(r.request_id for r in replies) == Counter({m.request_id: 1 for m in members})

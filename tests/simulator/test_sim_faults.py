@@ -45,15 +45,11 @@ def test_create_429_carries_retry_after(sim: RunningSimulator, client: OpenAI) -
     sim.inject(kind="http_error", route="batches.create", status=429, count=2, retry_after_seconds=0.05)
     started = time.monotonic()
     with OpenAI(base_url=sim.base_url, api_key="k", max_retries=2) as retrying:
-        batch = retrying.batches.create(
-            input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
-        )
+        batch = retrying.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     assert time.monotonic() - started >= 0.1  # two honoured 50 ms waits
     stats = sim.stats()
     assert stats["batches"] == 1 and stats["batch_details"][0]["id"] == batch.id
-    assert (
-        stats["api_calls"]["batches.create"] == 5 and stats["retried_calls_by_route"]["batches.create"] == 2
-    )
+    assert stats["api_calls"]["batches.create"] == 5 and stats["retried_calls_by_route"]["batches.create"] == 2
 
 
 def test_wildcard_503(sim: RunningSimulator, client: OpenAI) -> None:
@@ -82,9 +78,7 @@ def test_enqueued_token_limit_setting(sim: RunningSimulator, client: OpenAI) -> 
     second = wait_status(client, submit(client, [chat_line("b", "word " * 20)]).id)
     assert second.status == "failed" and second.errors is not None
     assert second.errors.data[0].code == "token_limit_exceeded"
-    other_model = wait_status(
-        client, submit(client, [chat_line("c", "x", model="gpt-4o")]).id, {"in_progress"}
-    )
+    other_model = wait_status(client, submit(client, [chat_line("c", "x", model="gpt-4o")]).id, {"in_progress"})
     assert other_model.status == "in_progress"
 
 
@@ -112,6 +106,18 @@ def test_slow_download(sim: RunningSimulator, client: OpenAI) -> None:
     started = time.monotonic()
     assert client.files.content(file_id).content == jsonl([chat_line("a", "x")])
     assert time.monotonic() - started >= 0.2
+
+
+def test_slow_call_delays_only_its_route(sim: RunningSimulator, client: OpenAI) -> None:
+    sim.inject(kind="slow_call", route="files.create", delay_seconds=1.0)
+    started = time.monotonic()
+    assert client.files.list().data == []  # another route: not delayed, and the fault stays armed
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(openai.APITimeoutError):
+        client.with_options(timeout=0.3, max_retries=0).files.create(file=("x.jsonl", b"{}\n"), purpose="batch")
+    started = time.monotonic()
+    upload(client, [chat_line("a", "x")])  # spent: the next upload is not delayed
+    assert time.monotonic() - started < 1.0
 
 
 def test_faults_armed_at_start() -> None:

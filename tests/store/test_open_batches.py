@@ -197,3 +197,16 @@ def test_a_result_keeps_the_upstream_request_id_of_its_line(db_engine: Engine) -
     assert stored is not None and stored.upstream_request_id == "req_upstream_a"
     found = {r.request_id: r.upstream_request_id for r in results.find_results(db_engine, ["a", "b"])}
     assert found == {"a": "req_upstream_a", "b": None}
+
+
+def test_renew_held_extends_only_the_leases_the_owner_still_holds(db_engine: Engine) -> None:
+    ids = {_submitted(db_engine, "a"), _submitted(db_engine, "b"), _submitted(db_engine, "c")}
+    assert set(leases.claim_due(db_engine, owner="r1", now=3.0, lease_seconds=10, limit=5)) == ids
+    [taken] = leases.claim_due(db_engine, owner="r2", now=14.0, lease_seconds=10, limit=1)  # r1's leases lapsed
+    released, kept = sorted(ids - {taken})
+    leases.release(db_engine, batch_id=released, owner="r1", next_poll_at=99.0, cancel_poll_at=99.0)
+
+    assert leases.renew_held(db_engine, ids, owner="r1", now=20.0, lease_s=10) == {kept}
+    leases_now = {r["id"]: (r["lease_owner"], r["lease_expires_at"]) for r in batch_rows(db_engine)}
+    assert leases_now == {kept: ("r1", 30.0), taken: ("r2", 24.0), released: (None, None)}
+    assert leases.renew_held(db_engine, [], owner="r1", now=21.0, lease_s=10) == set()

@@ -6,11 +6,15 @@ The suite's shared server is never touched: the script is run without ``BATCHGPT
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from batchgpt.simulator.testing import free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "local_postgres.py"
 
@@ -49,3 +53,14 @@ class PrivatePostgres:
         """Stop the cluster (fast shutdown: open connections are closed)."""
         stopped = self.run("stop")
         assert stopped.returncode == 0, stopped.stderr
+
+
+@contextlib.contextmanager
+def running_private_postgres() -> Iterator[PrivatePostgres]:
+    """A cluster of the caller's own on a free port, started for the block and stopped after it."""
+    cluster = PrivatePostgres(free_port())
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.run("stop")
