@@ -24,7 +24,7 @@ from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
 from ingress.metrics import IngressMetrics
 from schemas.codec import encode
-from schemas.messages import body_model
+from schemas.messages import RequestMessage, body_model
 from schemas.status import RequestState
 
 __all__ = ["AdmissionLimits", "Admitter"]
@@ -85,6 +85,17 @@ class Admitter:
             retry_after_seconds=self._limits.retry_after_seconds,
         )
 
+    def _message(self, item: Submission, request_id: str, received_at: float) -> RequestMessage:
+        """The requests-topic message of ``item`` recorded as ``request_id``."""
+        return self._publisher.message(
+            request_id=request_id,
+            endpoint=item.endpoint,
+            body=item.body,
+            tenant=item.tenant,
+            received_at=received_at,
+            notify=item.notify,
+        )
+
     async def admit(
         self, item: Submission, fingerprint: str, *, may_reuse: bool = True, may_insert: bool = True
     ) -> tuple[Admission, Outcome]:
@@ -94,15 +105,7 @@ class Admitter:
         deadline_at, fallback_request = None, None
         if item.deadline_seconds is not None:
             deadline_at = received_at + item.deadline_seconds
-            produced = self._publisher.message(
-                request_id=request_id,
-                endpoint=item.endpoint,
-                body=item.body,
-                tenant=item.tenant,
-                received_at=received_at,
-                notify=item.notify,
-            )
-            fallback_request = encode(produced).decode()
+            fallback_request = encode(self._message(item, request_id, received_at)).decode()
         admission = Admission(
             request_id=request_id,
             tenant=item.tenant,
@@ -137,14 +140,7 @@ class Admitter:
         """
         request_id = admission.request_id
         try:
-            await self._publisher.publish(
-                request_id=request_id,
-                endpoint=item.endpoint,
-                body=item.body,
-                tenant=item.tenant,
-                received_at=admission.received_at,
-                notify=item.notify,
-            )
+            await self._publisher.publish(self._message(item, request_id, admission.received_at))
         except BaseException:
             await asyncio.shield(self._records.forget(request_id))
             raise
@@ -175,14 +171,7 @@ class Admitter:
             return
         if time.time() - row.received_at <= min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS):
             return  # its first produce is most likely still under way
-        await self._publisher.publish(
-            request_id=row.request_id,
-            endpoint=item.endpoint,
-            body=item.body,
-            tenant=item.tenant,
-            received_at=row.received_at,
-            notify=item.notify,
-        )
+        await self._publisher.publish(self._message(item, row.request_id, row.received_at))
         self._metrics.produced_again.inc()
         logger.info("request produced again", extra={"request_id": row.request_id, "tenant": item.tenant})
 

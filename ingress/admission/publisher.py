@@ -64,30 +64,14 @@ class RequestPublisher:
             notify=notify,
         )
 
-    async def publish(
-        self,
-        *,
-        request_id: str,
-        endpoint: Endpoint,
-        body: dict[str, Any],
-        tenant: str,
-        received_at: float,
-        notify: bool = False,
-    ) -> None:
-        """Produce one request; return once Kafka acknowledged it (``notify``: announce its end by webhook).
+    async def publish(self, message: RequestMessage) -> None:
+        """Produce one request; return once Kafka acknowledged it (built by :meth:`message`).
 
         :raises ServiceUnavailable: Kafka refused it or did not answer in time (nothing was accepted); when the
             broker could not take it (no answer in time, its queue full, a delivery that failed), the outage's
             ``broker_unavailable``.
         """
-        message = self.message(
-            request_id=request_id,
-            endpoint=endpoint,
-            body=body,
-            tenant=tenant,
-            received_at=received_at,
-            notify=notify,
-        )
+        request_id = message.request_id
         try:
             future = self._producer.produce_nowait(
                 self._topics.requests, encode(message), key=request_id, headers=_HEADERS

@@ -230,11 +230,13 @@ async def test_kafka_not_acknowledging_is_service_unavailable(unique_id: str) ->
     try:
         with pytest.raises(ServiceUnavailable) as caught:
             await publisher.publish(
-                request_id="req_dead",
-                endpoint=Endpoint.CHAT_COMPLETIONS,
-                body={"model": "m"},
-                tenant="t",
-                received_at=0,
+                publisher.message(
+                    request_id="req_dead",
+                    endpoint=Endpoint.CHAT_COMPLETIONS,
+                    body={"model": "m"},
+                    tenant="t",
+                    received_at=0,
+                )
             )
     finally:
         await asyncio.to_thread(producer.stop, 0.5)
