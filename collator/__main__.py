@@ -33,7 +33,12 @@ async def _run(settings: CollatorSettings, registry: CollectorRegistry, stop: as
     async with collator.running():
         logger.info(
             "collator running",
-            extra={"group": collator.group_id, "owner": collator.owner, "window_ms": settings.window_ms},
+            extra={
+                "group": collator.group_id,
+                "owner": collator.owner,
+                "instance_id": collator.membership.instance_id if collator.membership else None,
+                "window_ms": settings.window_ms,
+            },
         )
         await stop.wait()
         logger.info("collator stopping")

@@ -32,6 +32,7 @@ from batchgpt.store.engine import make_engine
 from batchgpt.upstream import Backoff, Upstream, make_upstreams
 from collator.crash import CrashHook
 from collator.intake import RawRecord
+from collator.membership import InstanceClaim, claim_instance, leave_on_stop
 from collator.metrics import CollatorMetrics
 from collator.pipeline import Limits, WindowProcessor
 from collator.publisher import Publisher
@@ -94,6 +95,10 @@ class Collator:
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self._on_stuck: Callable[[], None] = _hard_exit
+        self.membership: InstanceClaim | None = None
+        if settings.static_membership:
+            slots = Path(tempfile.gettempdir()) / "batch-gpt" / f"{self.group_id}-instances"
+            self.membership = claim_instance(slots, explicit=settings.instance_id)
         self.faust_app = self._build_faust_app()
 
     @property
@@ -119,6 +124,7 @@ class Collator:
             broker_commit_every=1000,
             broker_session_timeout=settings.session_timeout_seconds,
             broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 4),
+            consumer_group_instance_id=self.membership.instance_id if self.membership else None,
             autodiscover=False,
         )
         topic = app.topic(
@@ -185,8 +191,12 @@ class Collator:
                         yield self
                     finally:
                         await self.wait_idle()
+                        if self.membership is not None:  # a clean stop hands the partitions over at once
+                            leave_on_stop(self.faust_app.consumer)
                 await self.wait_idle()  # a window that started during the first wait
         finally:
+            if self.membership is not None:
+                self.membership.release()
             await asyncio.to_thread(self.producer.stop)
             for upstream in self.upstreams.values():
                 await upstream.close()

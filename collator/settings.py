@@ -73,9 +73,20 @@ class CollatorSettings(WorkerSettings):
     )
     """How often acknowledged offsets are committed to Kafka."""
     session_timeout_seconds: float = Field(
-        default=30.0, ge=6, le=300, validation_alias=env_var("BATCHGPT_COLLATOR_SESSION_TIMEOUT_S")
+        default=30.0, ge=6, le=90, validation_alias=env_var("BATCHGPT_COLLATOR_SESSION_TIMEOUT_S")
     )
-    """Kafka group session timeout: how soon a crashed worker's partitions are handed to the others."""
+    """Kafka group session timeout: how soon a crashed worker's partitions are handed to the others (at most 90 s,
+    faust's request timeout; a restarted static member takes its own back at once)."""
+    static_membership: bool = Field(default=True, validation_alias=env_var("BATCHGPT_COLLATOR_STATIC_MEMBERSHIP"))
+    """Join the consumer group as a static member (:mod:`collator.membership`): a worker restarted after a crash
+    takes its partitions back at once instead of after ``BATCHGPT_COLLATOR_SESSION_TIMEOUT_S``."""
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,249}$",
+        validation_alias=env_var("BATCHGPT_COLLATOR_INSTANCE_ID"),
+    )
+    """This worker's group instance id (unique among live workers, stable across its restarts, e.g. a pod name);
+    unset: the host name and the first slot no live worker of this host holds."""
     test_crash_at: Literal["after_consume", "after_upload", "after_create", "after_db_write"] | None = Field(
         default=None, validation_alias=env_var("BATCHGPT_TEST_CRASH_AT")
     )
