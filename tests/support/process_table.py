@@ -73,7 +73,10 @@ def answering_pid(port: int, pids: Iterable[int]) -> int | None:
     """Which of ``pids`` answers a fresh connection's ``GET /readyz`` on 127.0.0.1:``port`` with 200 (None when
     none of them holds the connection, or it was not ready)."""
     with httpx.Client(timeout=10) as http:
-        response = http.get(f"http://127.0.0.1:{port}/readyz")
+        try:
+            response = http.get(f"http://127.0.0.1:{port}/readyz")
+        except httpx.HTTPError:  # a worker still starting holds the connection in its socket's backlog
+            return None
         client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
         if response.status_code != 200:
             return None
