@@ -4,9 +4,11 @@
 
 Modes (each fault at a moment drawn from ``--seed``, between a fifth and seven tenths of the sending time):
 
-* ``kill``: kill -9 of the collator, the resolver and the ingress, each at its own moment and restarted at once,
-  on the broker of ``KAFKA_BOOTSTRAP_SERVERS`` (else one of the run's own) and a fresh database on the PostgreSQL
-  server of ``--postgres-admin-url`` (default ``BATCHGPT_TEST_POSTGRES_URL``);
+* ``kill``: kill -9 of the collator, the resolver and the ingress, each at its own moment and restarted at once
+  (with ``--env BATCHGPT_INGRESS_WORKERS=2`` or more: kill -9 of one ingress worker process, picked with the
+  seed, which the ingress parent replaces; the run waits until the replacement answers), on the broker of
+  ``KAFKA_BOOTSTRAP_SERVERS`` (else one of the run's own) and a fresh database on the PostgreSQL server of
+  ``--postgres-admin-url`` (default ``BATCHGPT_TEST_POSTGRES_URL``);
 * ``database``: a PostgreSQL cluster of the run's own (``scripts/local_postgres.py`` on a free port), stopped for
   ``--outage`` seconds (10) and started again;
 * ``broker``: a Kafka broker of the run's own, stopped the controlled way and started again on its data;
@@ -23,6 +25,8 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
+import signal
 import sys
 import tempfile
 import time
@@ -40,6 +44,8 @@ from bench.schedule import Fault, schedule_faults
 from tests.support.broker import session_broker
 from tests.support.databases import temporary_postgres_database
 from tests.support.private_postgres import PrivatePostgres
+from tests.support.process_table import answering_pid, child_pids
+from tests.support.waiting import wait_for
 
 SERVICES = ("collator", "resolver", "ingress")
 
@@ -106,11 +112,36 @@ def _kill_stage(args: argparse.Namespace, state: Path) -> Iterator[tuple[Stack, 
         temporary_postgres_database(args.postgres_admin_url, prefix="bench_faults") as database_url,
         bench_stack(args, state, bootstrap, database_url) as stack,
     ):
+        workers = int(stack.env.get("BATCHGPT_INGRESS_WORKERS", "1"))
+        victims = random.Random(f"{args.seed}:ingress workers")
 
         def _kill(kind: str) -> None:
-            stack.restart(kind.removeprefix("kill -9 "))  # SIGKILL, then a new process, up (ingress: ready)
+            service = kind.removeprefix("kill -9 ")
+            if service == "ingress" and workers > 1:
+                kill_ingress_worker(stack, victims)
+            else:
+                stack.restart(service)  # SIGKILL, then a new process, up (ingress: ready)
 
         yield stack, _kill, [f"kill -9 {s}" for s in SERVICES]
+
+
+def kill_ingress_worker(stack: Stack, victims: random.Random, timeout_s: float = 60.0) -> int:
+    """SIGKILL one worker process of the stack's ingress (a child of its parent, the ``victims``' pick among
+    them in pid order), wait until the parent's replacement answers ``/readyz`` on the port; return its pid."""
+    parent = stack.procs["ingress"].popen.pid
+    workers = sorted(child_pids(parent))
+    victim = workers[victims.randrange(len(workers))]
+    os.kill(victim, signal.SIGKILL)
+    [replacement] = wait_for(
+        lambda: child_pids(parent) - set(workers), timeout_s=timeout_s, what="a replacement worker"
+    )
+    wait_for(
+        lambda: answering_pid(stack.ingress_port, [replacement]),
+        timeout_s=timeout_s,
+        interval_s=0.1,
+        what=f"the replacement worker {replacement} answering",
+    )
+    return replacement
 
 
 @contextlib.contextmanager

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
-import os
 import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +20,7 @@ from openai import AsyncOpenAI, OpenAI
 
 from batchgpt.devstack.stack import Stack
 from batchgpt.simulator.answers import expected_chat_content
+from tests.support.process_table import established_connections
 from tests.support.waiting import async_wait_for, wait_for
 
 pytestmark = pytest.mark.integration
@@ -158,25 +156,6 @@ def test_direct_kafka_producer_gets_its_reply(stack_factory: Callable[..., Stack
     assert found["body"]["choices"][0]["message"]["content"] == expected_chat_content(body)
 
 
-def _established_connections(pid: int, port: int) -> int:
-    """How many established TCP connections to ``port`` process ``pid`` holds (from /proc)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                local_port = int(fields[1].rsplit(":", 1)[1], 16)
-                if local_port == port and fields[3] == "01" and fields[9] in inodes:
-                    count += 1
-    return count
-
-
 async def test_ingress_worker_processes_share_one_port(stack_factory: Callable[..., Stack]) -> None:
     stack = stack_factory(window_ms=300, extra_env={"BATCHGPT_INGRESS_WORKERS": "2"})
     ingress = stack.procs["ingress"]
@@ -189,7 +168,7 @@ async def test_ingress_worker_processes_share_one_port(stack_factory: Callable[.
     held: list[int] = []
 
     async def _all_held() -> bool:
-        held[:] = [_established_connections(int(pid), stack.ingress_port) for pid in workers]
+        held[:] = [established_connections(int(pid), stack.ingress_port) for pid in workers]
         return sum(held) >= len(bodies)
 
     await async_wait_for(_all_held, timeout_s=60, what="60 held connections")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -11,9 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openai import OpenAI
+from openai.types.chat import ChatCompletion
 
+from batchgpt.simulator.answers import expected_chat_content
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.ingress.servers import free_port, ingress_env, spawn_ingress, wait_ready
+from tests.support.process_table import alive, answering_pid, child_pids, established_connections
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -227,3 +232,106 @@ def test_results_older_than_the_ttl_are_purged(stack: Stack, start_ingress, prom
 
     wait_for(lambda: remaining() == {fresh}, timeout_s=10, what="the old result purged")
     assert server.service.started
+
+
+def _spawn_two_workers(stack: Stack, log: Path) -> tuple[subprocess.Popen[bytes], int, set[int]]:
+    """``batch-gpt ingress`` with 2 worker processes, ready; its port and its workers' pids."""
+    port = free_port()
+    process = spawn_ingress({**_env(stack), "BATCHGPT_INGRESS_WORKERS": "2"}, port, log)
+    wait_ready(f"http://127.0.0.1:{port}")
+    workers = wait_for(lambda: child_pids(process.pid) if len(child_pids(process.pid)) == 2 else None, what="2")
+    return process, port, workers
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=60)
+
+
+def test_a_killed_worker_is_replaced_and_its_held_callers_are_answered_through_the_sdk_retries(
+    stack: Stack, prompt, tmp_path: Path
+) -> None:
+    log = tmp_path / "ingress.log"
+    process, port, workers = _spawn_two_workers(stack, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        client = OpenAI(base_url=f"{base}/v1", api_key=ALICE)  # the SDK's default retries
+        texts = [prompt(f"[hold] kill{i}") for i in range(12)]
+        answers: dict[str, object] = {}
+
+        def call(text: str) -> None:
+            try:
+                answers[text] = client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                answers[text] = exc
+
+        threads = [threading.Thread(target=call, args=(text,)) for text in texts]
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: all(stack.stand_in.with_text(t) for t in texts), timeout_s=20, what="all accepted")
+        held: dict[int, int] = {}
+
+        def all_held() -> bool:
+            held.update({pid: established_connections(pid, port) for pid in workers})
+            return sum(held.values()) >= len(texts)
+
+        wait_for(all_held, timeout_s=20, what="every call held by a worker")
+        victim = max(held, key=lambda pid: held[pid])
+        assert held[victim] >= 1
+        os.kill(victim, signal.SIGKILL)
+        survivor = (workers - {victim}).pop()
+        replacement = wait_for(lambda: (child_pids(process.pid) - {survivor}) - {victim}, what="a replacement")
+        assert len(replacement) == 1 and alive(survivor)
+        # the victim's callers retried and re-attached: every call is held again, on the workers alive now
+        wait_for(
+            lambda: sum(established_connections(pid, port) for pid in child_pids(process.pid)) >= len(texts),
+            timeout_s=30,
+            what="the killed worker's callers held again",
+        )
+        for text in texts:
+            [message] = stack.stand_in.with_text(text)  # re-attached by fingerprint, never produced twice
+            stack.stand_in.answer(message)
+        for thread in threads:
+            thread.join(timeout=60)
+        for text in texts:
+            reply = answers[text]
+            assert isinstance(reply, ChatCompletion), reply
+            assert reply.choices[0].message.content == expected_chat_content(
+                {"model": "m", "messages": [{"role": "user", "content": text}]}
+            )
+        # the replacement serves: fresh connections reach it too
+        [new_worker] = replacement
+        wait_for(lambda: answering_pid(port, [new_worker]) == new_worker, timeout_s=60, what="the replacement")
+        assert _stop(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    logged = log.read_text()
+    assert '"ingress worker died: respawning"' in logged and f'"pid": {victim}' in logged
+    assert logged.count('"ingress worker started"') == 3
+
+
+def test_sigterm_of_the_parent_stops_every_worker_with_exit_0_and_respawns_none(stack: Stack, tmp_path: Path) -> None:
+    log = tmp_path / "ingress.log"
+    process, _port, workers = _spawn_two_workers(stack, log)
+    try:
+        assert _stop(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not any(alive(pid) for pid in workers)
+    logged = log.read_text()
+    assert logged.count('"ingress worker started"') == 2
+    assert "respawning" not in logged and logged.count('"ingress worker exited"') == 2
+
+
+def test_the_workers_of_a_killed_parent_exit(stack: Stack, tmp_path: Path) -> None:
+    process, _port, workers = _spawn_two_workers(stack, tmp_path / "ingress.log")
+    try:
+        process.kill()
+        process.wait(timeout=10)
+        wait_for(lambda: not any(alive(pid) for pid in workers), timeout_s=40, what="the orphaned workers to exit")
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
