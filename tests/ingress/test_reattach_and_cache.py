@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from batchgpt.simulator.answers import expected_chat_content
-from batchgpt.store.admission import ADMITTED, Admission, admit_group
 from batchgpt.store.requests import move_states
-from batchgpt.store.tables import requests
 from collator.planning import batch_id_for
-from ingress.admission.fingerprint import fingerprint
 from schemas.status import Endpoint, RequestState
 from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
@@ -212,29 +207,6 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     assert len(stack.stand_in.with_text(text)) == 1
 
 
-def _record_without_producing(stack: Stack, http: httpx.Client, body: dict[str, object], received_at: float) -> str:
-    """Record ``body``'s request as a replica killed between recording a call and producing it leaves it: the row
-    alone (through the store's admission), nothing on Kafka. Its id."""
-    probe = http.post("/v1/chat/completions", json=_chat(f"[hold] probe {uuid.uuid4().hex}"), headers=ASYNC)
-    with stack.engine.connect() as conn:
-        tenant = conn.execute(select(requests.c.tenant).where(requests.c.request_id == probe.json()["id"])).scalar()
-    assert tenant is not None
-    request_id = f"req_{uuid.uuid4().hex}"
-    recorded = Admission(
-        request_id=request_id,
-        tenant=tenant,
-        endpoint=Endpoint.CHAT_COMPLETIONS.value,
-        model="gpt-4o-mini",
-        fingerprint=fingerprint(tenant, Endpoint.CHAT_COMPLETIONS.value, body),
-        idempotency_key=None,
-        received_at=received_at,
-        since=0.0,
-        serve_stored=False,
-    )
-    assert admit_group(stack.engine, [recorded]) == [ADMITTED]
-    return request_id
-
-
 @pytest.mark.parametrize(
     "recorded_ago_s",
     [60.0, 0.0],
@@ -247,7 +219,9 @@ def test_a_retry_of_a_request_recorded_but_never_produced_produces_it_and_is_ans
     body = _chat(prompt("lost-produce"))
     text = str(body["messages"][0]["content"])  # type: ignore[index]
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
-        request_id = _record_without_producing(stack, http, body, time.time() - recorded_ago_s)
+        request_id = stack.record_without_producing(
+            Endpoint.CHAT_COMPLETIONS, body, received_at=time.time() - recorded_ago_s
+        )
         before = _metric(stack, "batchgpt_ingress_produced_again_total")
         # the SDK's retry reaches a live replica: it re-attaches, produces the request again, and is answered
         started = time.monotonic()
@@ -266,7 +240,7 @@ def test_an_async_retry_of_a_young_request_never_produced_is_answered_to_its_pol
     body = _chat(prompt("lost-produce-async"))
     text = str(body["messages"][0]["content"])  # type: ignore[index]
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
-        request_id = _record_without_producing(stack, http, body, time.time())
+        request_id = stack.record_without_producing(Endpoint.CHAT_COMPLETIONS, body, received_at=time.time())
         accepted = http.post("/v1/chat/completions", json=body, headers={**ASYNC, **RETRY})
         assert accepted.status_code == 202 and accepted.json()["id"] == request_id
         started = time.monotonic()
@@ -284,7 +258,7 @@ def test_a_young_request_batched_before_it_is_old_enough_to_judge_is_not_produce
     text = str(body["messages"][0]["content"])  # type: ignore[index]
     admitter = stack.ingress.service.admitter
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
-        request_id = _record_without_producing(stack, http, body, time.time())
+        request_id = stack.record_without_producing(Endpoint.CHAT_COMPLETIONS, body, received_at=time.time())
         before = _metric(stack, "batchgpt_ingress_produced_again_total")
         accepted = http.post("/v1/chat/completions", json=body, headers={**ASYNC, **RETRY})
         assert accepted.status_code == 202 and accepted.json()["id"] == request_id
