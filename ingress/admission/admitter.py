@@ -17,24 +17,25 @@ from batchgpt.store.admission import Admission, Admitted, Outcome, admit_group
 from batchgpt.store.records import RequestRow
 from ingress.admission.group_commit import GroupCommitter
 from ingress.admission.ids import new_request_id
+from ingress.admission.lost_produce import check_delay, lost_after, may_be_lost
 from ingress.admission.pending_cap import PendingCounter
 from ingress.admission.publisher import RequestPublisher
 from ingress.admission.records import Records
 from ingress.admission.submission import Submission
 from ingress.errors import TooManyPending
 from ingress.metrics import IngressMetrics
+from ingress.replies.correlator import Waiter
 from schemas.codec import encode
 from schemas.messages import RequestMessage, body_model
-from schemas.status import RequestState
 
 __all__ = ["AdmissionLimits", "Admitter"]
 
 logger = logging.getLogger(__name__)
 
 
-LOST_PRODUCE_AFTER_SECONDS = 2.0
-"""How old a ``queued`` row without a batch must be before a re-send produces its request again (a produce
-normally takes milliseconds; a copy the collator did receive is dropped there)."""
+WATCH_ATTEMPTS = 5
+"""How many times a watch over a young request looks again after a failed look or produce (database or Kafka
+away), one produce's time apart, before leaving it to the caller's next re-send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class Admitter:
         )
         self.pending = PendingCounter(self._count_pending)
         self._forgetting: set[asyncio.Future[None]] = set()  # deletions for cancelled callers (kept referenced)
+        self._watching: set[asyncio.Task[None]] = set()  # watches over young re-attached requests (kept referenced)
+        self._lost_after = lost_after(publisher.timeout_seconds)
 
     async def _count_pending(self, tenant: str) -> int:
         return await self._records.count_pending(tenant, time.time() - self._limits.result_ttl_seconds)
@@ -159,22 +162,72 @@ class Admitter:
     async def produce_if_lost(self, item: Submission, row: RequestRow) -> None:
         """Produce a recorded request once more when its first produce may have died with its replica.
 
-        A row is written before its request is produced. One still ``queued`` with no batch a little while
-        after it was received (:data:`LOST_PRODUCE_AFTER_SECONDS`) was either produced (the collator has not
-        batched it yet) or lost with a replica killed between the two writes: producing it again is safe (the
-        collator drops the copy: the same request id and attempt, in one window or already in a batch) and is
-        the only way its re-sent call can ever be answered. Its row stays as it is.
+        ``row`` must be as the database holds it now, and the request without a stored result
+        (:func:`~ingress.admission.lost_produce.may_be_lost` says why producing it again is safe). Its row stays
+        as it is.
 
         :raises ServiceUnavailable: Kafka did not acknowledge it.
         """
-        if row.state != RequestState.QUEUED.value or row.batch_id is not None:
-            return
-        if time.time() - row.received_at <= min(self._publisher.timeout_seconds, LOST_PRODUCE_AFTER_SECONDS):
-            return  # its first produce is most likely still under way
+        age = time.time() - row.received_at
+        if may_be_lost(row.state, row.batch_id, has_result=False, age_seconds=age, after_seconds=self._lost_after):
+            await self._produce_again(item, row)
+
+    async def _produce_again(self, item: Submission, row: RequestRow) -> None:
         await self._publisher.publish(self._message(item, row.request_id, row.received_at))
         self._metrics.produced_again.inc()
         logger.info("request produced again", extra={"request_id": row.request_id, "tenant": item.tenant})
 
+    @property
+    def watching(self) -> int:
+        """How many watches over young re-attached requests are under way."""
+        return len(self._watching)
+
+    def watch_if_young(self, item: Submission, row: RequestRow, answered: Waiter) -> None:
+        """Look at a re-attached request again once it is old enough to judge, and produce it if it was lost.
+
+        A re-send that attaches to a ``queued`` row with no batch younger than its first produce's time cannot
+        tell yet whether that produce died with its replica. Rather than leave its caller waiting for its wait
+        limit, a task looks at the row again (from the database) once it is old enough, and produces it again
+        when it still may be lost. The task ends when ``answered`` gets its result and on :meth:`close`; a call
+        that did not wait (answered 202 at once) keeps its watch: its caller polls ``GET``, which cannot produce.
+        """
+        age = time.time() - row.received_at
+        delay = check_delay(row.state, row.batch_id, age_seconds=age, after_seconds=self._lost_after)
+        if delay is None or answered.done():
+            return
+        task = asyncio.create_task(self._watch(item, row.request_id, delay, answered))
+        self._watching.add(task)
+        task.add_done_callback(self._watching.discard)
+        answered.add_done_callback(lambda _: task.cancel())
+
+    async def _watch(self, item: Submission, request_id: str, delay: float, answered: Waiter) -> None:
+        records, after, attempts = self._records, self._lost_after, 0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                row = await records.request(request_id, item.tenant)
+                if row is None or answered.done():
+                    return
+                has_result = await records.result(request_id, item.tenant) is not None
+                age = time.time() - row.received_at
+                if may_be_lost(row.state, row.batch_id, has_result=has_result, age_seconds=age, after_seconds=after):
+                    await self._produce_again(item, row)
+                    return
+                next_look = check_delay(row.state, row.batch_id, age_seconds=age, after_seconds=after)
+                if has_result or next_look is None:
+                    return
+                delay = next_look
+            except Exception:
+                attempts += 1
+                if attempts >= WATCH_ATTEMPTS:
+                    logger.warning("lost-produce watch gave up", extra={"request_id": request_id}, exc_info=True)
+                    return
+                delay = after
+
     async def close(self) -> None:
-        """Wait for the groups already queued to be written."""
+        """Stop the watches over young requests; wait for the groups already queued to be written."""
+        watching = list(self._watching)
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
         await self.committer.close()

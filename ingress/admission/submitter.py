@@ -103,7 +103,8 @@ class Submitter:
 
         A request still ``queued`` with no batch may never have reached Kafka (its row is written before it is
         produced, and a replica can die between the two): its re-send produces it again before waiting
-        (:meth:`Admitter.produce_if_lost`), so it cannot wait for ever.
+        (:meth:`Admitter.produce_if_lost`), so it cannot wait for ever; one too young to judge is looked at
+        again once it is old enough, while this call waits (:meth:`Admitter.watch_if_young`).
 
         None when the request finished but its result is gone (purged): it cannot serve this call.
         """
@@ -124,6 +125,7 @@ class Submitter:
         if stored is not None:
             holder.discard(row.request_id, future)
             return stored
+        self._admitter.watch_if_young(item, row, future)
         return Ticket(row.request_id, future, row.state, row.received_at, row.batch_id)
 
     async def _use(self, item: Submission, print_: str, found: Reuse) -> Ticket | Finished | None:

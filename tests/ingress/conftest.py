@@ -21,8 +21,13 @@ from sqlalchemy import Engine
 
 from batchgpt.kafka import ensure_topics
 from batchgpt.settings import KafkaSettings
+from batchgpt.store.admission import ADMITTED, Admission, admit_group
 from batchgpt.store.engine import make_engine, migrate
+from ingress.admission.fingerprint import fingerprint
+from ingress.http.auth import tenant_of
 from ingress.settings import IngressSettings
+from schemas.messages import body_model
+from schemas.status import Endpoint
 from tests.ingress.servers import ThreadedIngress
 from tests.ingress.stand_in import PipelineStandIn
 from tests.support.databases import temporary_postgres_database
@@ -84,6 +89,26 @@ class Stack:
         """The official async SDK pointed at an ingress."""
         kwargs.setdefault("max_retries", 0)
         return AsyncOpenAI(base_url=f"{base_url or self.base_url}/v1", api_key=key, **kwargs)
+
+    def record_without_producing(
+        self, endpoint: Endpoint, body: dict[str, Any], *, received_at: float, key: str = ALICE
+    ) -> str:
+        """Record ``body``'s request as a replica killed between recording a call and producing it leaves it: the
+        row alone (through the store's admission, as the ingress writes it), nothing on Kafka. Its id."""
+        tenant = tenant_of(key)
+        recorded = Admission(
+            request_id=f"req_{uuid.uuid4().hex}",
+            tenant=tenant,
+            endpoint=endpoint.value,
+            model=body_model(body),
+            fingerprint=fingerprint(tenant, endpoint.value, body),
+            idempotency_key=None,
+            received_at=received_at,
+            since=0.0,
+            serve_stored=False,
+        )
+        assert admit_group(self.engine, [recorded]) == [ADMITTED]
+        return recorded.request_id
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -188,3 +189,22 @@ def test_an_anthropic_client_lists_anthropics_models(
         client.models.retrieve("claude-none")
     openai_view = httpx.get(f"{ingress.base_url}/v1/models", headers={"authorization": f"Bearer {ALICE}"})
     assert openai_view.status_code in (200, 503) and "claude-opus-4-6" not in openai_view.text  # OpenAI's list
+
+
+def test_a_retry_of_a_message_recorded_but_never_produced_is_answered_within_seconds(
+    stack: Stack, prompt: Callable[[str], str]
+) -> None:
+    """Anthropic's path re-attaches as OpenAI's: a re-send at once of a request whose replica died between
+    recording and producing it is produced again once old enough to judge, and answered."""
+    body = _body(prompt("lost-produce"))
+    text = body["messages"][0]["content"]
+    request_id = stack.record_without_producing(Endpoint.MESSAGES, body, received_at=time.time())
+    client = _client(stack)
+    started = time.monotonic()
+    raw = client.messages.with_raw_response.create(**body, extra_headers={"x-stainless-retry-count": "1"})
+    took = time.monotonic() - started
+    message = raw.parse()
+    assert message.content[0].type == "text" and message.content[0].text == expected_message_text(body)
+    assert raw.headers["batchgpt-request-id"] == request_id
+    assert took < 10, f"answered after {took:.1f}s: the re-send waited instead of producing the lost request"
+    assert [m.request_id for m in stack.stand_in.with_text(text)] == [request_id]

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import httpx
-from sqlalchemy import select
+import pytest
 
 from batchgpt.simulator.answers import expected_chat_content
-from batchgpt.store.admission import ADMITTED, Admission, admit_group
-from batchgpt.store.tables import requests
-from ingress.admission.fingerprint import fingerprint
-from schemas.status import Endpoint
+from batchgpt.store.requests import move_states
+from collator.planning import batch_id_for
+from schemas.status import Endpoint, RequestState
 from tests.ingress.conftest import ALICE, Stack
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
 RETRY = {"x-stainless-retry-count": "1"}  # what the SDK sends on its first retry
+ASYNC = {"Prefer": "respond-async"}
 
 
 def _chat(text: str, **extra: object) -> dict[str, object]:
@@ -208,35 +207,66 @@ def test_sdk_resend_after_its_read_timeout_costs_nothing(stack: Stack, prompt) -
     assert len(stack.stand_in.with_text(text)) == 1
 
 
-def test_a_retry_of_a_request_recorded_but_never_produced_produces_it_and_is_answered(stack: Stack, prompt) -> None:
+@pytest.mark.parametrize(
+    "recorded_ago_s",
+    [60.0, 0.0],
+    # at once: the SDK's retry (0.5-1 s later) lands on another live replica while the row is too young to judge
+    ids=["retried-later", "retried-at-once"],
+)
+def test_a_retry_of_a_request_recorded_but_never_produced_produces_it_and_is_answered(
+    stack: Stack, prompt, recorded_ago_s: float
+) -> None:
+    body = _chat(prompt("lost-produce"))
+    text = str(body["messages"][0]["content"])  # type: ignore[index]
     with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
-        probe = http.post(
-            "/v1/chat/completions", json=_chat(prompt("[hold] probe")), headers={"Prefer": "respond-async"}
+        request_id = stack.record_without_producing(
+            Endpoint.CHAT_COMPLETIONS, body, received_at=time.time() - recorded_ago_s
         )
-        with stack.engine.connect() as conn:
-            tenant = conn.execute(select(requests.c.tenant).where(requests.c.request_id == probe.json()["id"])).scalar()
-        assert tenant is not None
-        # a replica killed between recording a call and producing it: the row alone, nothing on Kafka
-        body = _chat(prompt("lost-produce"))
-        text = str(body["messages"][0]["content"])  # type: ignore[index]
-        request_id = f"req_{uuid.uuid4().hex}"
-        recorded = Admission(
-            request_id=request_id,
-            tenant=tenant,
-            endpoint=Endpoint.CHAT_COMPLETIONS.value,
-            model="gpt-4o-mini",
-            fingerprint=fingerprint(tenant, Endpoint.CHAT_COMPLETIONS.value, body),
-            idempotency_key=None,
-            received_at=time.time() - 60,  # longer ago than any produce may take: its replica died
-            since=0.0,
-            serve_stored=False,
-        )
-        assert admit_group(stack.engine, [recorded]) == [ADMITTED]
         before = _metric(stack, "batchgpt_ingress_produced_again_total")
         # the SDK's retry reaches a live replica: it re-attaches, produces the request again, and is answered
+        started = time.monotonic()
         answer = http.post("/v1/chat/completions", json=body, headers=RETRY)
+        took = time.monotonic() - started
     assert answer.status_code == 200, answer.text
     assert answer.json()["choices"][0]["message"]["content"] == expected_chat_content(body)
     assert answer.headers["batchgpt-request-id"] == request_id
+    assert took < 10, f"answered after {took:.1f}s: the re-send waited instead of producing the lost request"
     assert [m.request_id for m in stack.stand_in.with_text(text)] == [request_id]
     assert _metric(stack, "batchgpt_ingress_produced_again_total") == before + 1
+
+
+def test_an_async_retry_of_a_young_request_never_produced_is_answered_to_its_poll(stack: Stack, prompt) -> None:
+    """A re-send answered 202 at once leaves no waiter; its caller polls GET, which cannot produce the request."""
+    body = _chat(prompt("lost-produce-async"))
+    text = str(body["messages"][0]["content"])  # type: ignore[index]
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        request_id = stack.record_without_producing(Endpoint.CHAT_COMPLETIONS, body, received_at=time.time())
+        accepted = http.post("/v1/chat/completions", json=body, headers={**ASYNC, **RETRY})
+        assert accepted.status_code == 202 and accepted.json()["id"] == request_id
+        started = time.monotonic()
+        done = http.get(f"/v1/chat/completions/{request_id}", headers={"Prefer": "wait=20"})
+        took = time.monotonic() - started
+    assert done.status_code == 200, done.text
+    assert done.json()["choices"][0]["message"]["content"] == expected_chat_content(body)
+    assert took < 10, f"answered after {took:.1f}s"
+    assert [m.request_id for m in stack.stand_in.with_text(text)] == [request_id]
+
+
+def test_a_young_request_batched_before_it_is_old_enough_to_judge_is_not_produced_again(stack: Stack, prompt) -> None:
+    """The look at 2 s reads the row again: a request a collator took meanwhile (it has its batch) gets no copy."""
+    body = _chat(prompt("[hold] batched-meanwhile"))
+    text = str(body["messages"][0]["content"])  # type: ignore[index]
+    admitter = stack.ingress.service.admitter
+    with httpx.Client(base_url=stack.base_url, headers=AUTH, timeout=30) as http:
+        request_id = stack.record_without_producing(Endpoint.CHAT_COMPLETIONS, body, received_at=time.time())
+        before = _metric(stack, "batchgpt_ingress_produced_again_total")
+        accepted = http.post("/v1/chat/completions", json=body, headers={**ASYNC, **RETRY})
+        assert accepted.status_code == 202 and accepted.json()["id"] == request_id
+        assert admitter.watching >= 1  # the row was too young to judge when the re-send attached
+        with stack.engine.begin() as conn:  # the collator batches it, as a produced request is batched
+            move_states(
+                conn, [request_id], RequestState.SUBMITTED, now=time.time(), batch_id=batch_id_for([(request_id, 0)])
+            )
+        wait_for(lambda: admitter.watching == 0, timeout_s=10, what="the watch looked at the row again")
+    assert stack.stand_in.with_text(text) == []
+    assert _metric(stack, "batchgpt_ingress_produced_again_total") == before
