@@ -54,7 +54,7 @@ def producer_config(settings: KafkaSettings, **extra: Any) -> dict[str, Any]:
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "acks": "all",
         "enable.idempotence": True,
-        "linger.ms": 5,
+        "linger.ms": settings.kafka_linger_ms,
         # no compression: aiokafka (under faust) cannot read lz4/snappy/zstd without extra libraries
         "compression.type": "none",
         "message.max.bytes": MAX_MESSAGE_BYTES,

@@ -103,6 +103,9 @@ class KafkaSettings(_Base):
     )
     """``min.insync.replicas`` of each topic batch-gpt creates: how many replicas must have a message before an
     acks=all producer is answered (unset: the broker's default)."""
+    kafka_linger_ms: int = Field(default=20, ge=0, le=1000, validation_alias=env_var("BATCHGPT_KAFKA_LINGER_MS"))
+    """How long a producer waits to fill a batch of messages before sending it (``linger.ms``): longer sends fewer,
+    larger produce requests (less CPU in the services and the broker per message) at that much added latency."""
 
     @model_validator(mode="after")
     def _in_sync_within_replicas(self) -> Self:

@@ -250,6 +250,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="seconds at the lowest rate before measuring")
     parser.add_argument("--overhead-target", type=float, default=0.5, help="overhead p99 target, seconds")
     parser.add_argument("--skip-peer", action="store_true", help="leave out autobatcher")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a batch-gpt setting")
     args = parser.parse_args()
     rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
     STATE.mkdir(parents=True, exist_ok=True)
@@ -267,12 +268,14 @@ def main() -> int:
         database_url=args.database_url,
         ceiling=False,
         peer=not args.skip_peer,
+        extra_env=dict(item.split("=", 1) for item in args.env),
     )
+    settings_note = f"; batch-gpt settings: {' '.join(args.env)}" if args.env else ""
     sys.stdout.write(
         f"open loop: vegeta {VEGETA_VERSION}, {args.duration} s at each rate, unique prompts, every answer checked; "
         f"window {args.window_ms} ms; simulated batch time {args.in_progress_s} s (+0.1 s validating and "
         f"finalizing); overhead = latency - {inherent_s:.2f} s; CPU in seconds per 1,000 requests; "
-        f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n\n"
+        f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}{settings_note}\n\n"
         "| target | offered req/s | sent req/s | ok/sent | errors | wrong | latency ms p50 / p99 / p999 "
         "| overhead ms p50 / p99 / p999 | send lag p99 ms | CPU-s per 1,000 requests |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"

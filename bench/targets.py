@@ -154,7 +154,7 @@ def batch_gpt_target(
         handle = start_broker(ROOT / ".kafka", port=broker_port)
         bootstrap, broker_pid = handle.bootstrap_servers, handle.pid
     stamp = f"{int(time.time())}{os.getpid()}"
-    env = {"BATCHGPT_LOG_LEVEL": "WARNING", "BATCHGPT_MAX_PENDING_PER_KEY": "1000000"}
+    env = {"BATCHGPT_MAX_PENDING_PER_KEY": "1000000"}  # logs at the default level: what a user runs
     if ingress_workers is not None:
         env["BATCHGPT_INGRESS_WORKERS"] = str(ingress_workers)
     env.update(extra_env or {})
@@ -247,6 +247,7 @@ def compared_targets(
     database_url: str | None,
     ceiling: bool,
     peer: bool,
+    extra_env: dict[str, str] | None = None,
 ) -> list[TargetFactory]:
     """The targets of one comparison, in order (the ceiling, batch-gpt, the peer), each started when called."""
     targets: list[TargetFactory] = []
@@ -254,7 +255,11 @@ def compared_targets(
         targets.append(lambda: simulator_ceiling(sim_flags))
     targets.append(
         lambda: batch_gpt_target(
-            sim_flags=sim_flags, window_ms=window_ms, ingress_workers=ingress_workers, database_url=database_url
+            sim_flags=sim_flags,
+            window_ms=window_ms,
+            ingress_workers=ingress_workers,
+            database_url=database_url,
+            extra_env=extra_env,
         )
     )
     if peer:

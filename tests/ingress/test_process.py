@@ -45,7 +45,7 @@ def test_sigterm_answers_held_calls_with_a_retryable_pending_and_loses_nothing(
 ) -> None:
     port = free_port()
     log = tmp_path / "ingress.log"
-    process = spawn_ingress(_env(stack), port, log)
+    process = spawn_ingress({**_env(stack), "BATCHGPT_LOG_LEVEL": "DEBUG"}, port, log)  # per-request lines too
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base)
