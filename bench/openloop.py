@@ -13,6 +13,11 @@ the latency, as real traffic does, and reports what a user waits for and what a 
 
     python bench/openloop.py [--rates 250,500,1000,2000] [--duration 30] [--skip-peer]
 
+Scale-out (two of each service on a 4-partition topic; each replica's CPU listed apart):
+
+    python bench/openloop.py --rates 500,1000 --duration 20 --skip-peer --ingress-workers 2 \
+        --collators 2 --resolvers 2 --env BATCHGPT_TOPIC_PARTITIONS=4
+
 The load generator is vegeta (``go install`` of the version below into ``.run/bench/bin`` on first use:
 needs Go and the Go module proxy), which keeps the rate by adding workers as answers are held. That it was
 not the limit is shown in the output: the achieved send rate, and how late the sends were against the
@@ -245,6 +250,8 @@ def main() -> int:
     parser.add_argument(
         "--ingress-workers", type=int, default=None, help="batch-gpt ingress workers (default: its own)"
     )
+    parser.add_argument("--collators", type=int, default=1, help="batch-gpt collator processes (replicas)")
+    parser.add_argument("--resolvers", type=int, default=1, help="batch-gpt resolver processes (replicas)")
     parser.add_argument("--database-url", default=None, help="batch-gpt's database (default: a new SQLite file)")
     parser.add_argument("--model", default="gpt-4o-mini")
     parser.add_argument("--warmup", type=int, default=5, help="seconds at the lowest rate before measuring")
@@ -269,8 +276,14 @@ def main() -> int:
         ceiling=False,
         peer=not args.skip_peer,
         extra_env=dict(item.split("=", 1) for item in args.env),
+        collators=args.collators,
+        resolvers=args.resolvers,
     )
-    settings_note = f"; batch-gpt settings: {' '.join(args.env)}" if args.env else ""
+    workers = "default" if args.ingress_workers is None else str(args.ingress_workers)
+    settings_note = (
+        f"; batch-gpt: ingress workers {workers}, collators {args.collators}, resolvers {args.resolvers}"
+        + (f", settings {' '.join(args.env)}" if args.env else "")
+    )
     sys.stdout.write(
         f"open loop: vegeta {VEGETA_VERSION}, {args.duration} s at each rate, unique prompts, every answer checked; "
         f"window {args.window_ms} ms; simulated batch time {args.in_progress_s} s (+0.1 s validating and "

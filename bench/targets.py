@@ -5,8 +5,9 @@ serve``, or the simulator's synchronous endpoint as a ceiling), yields a :class:
 the pids of its processes, and stops it all at the end. The same simulator settings go to each, so the
 window and the simulated Batch API time are the same for every target.
 
-Process figures come from ``/proc``: peak resident memory (``VmHWM``) and CPU time (``utime + stime``),
-each summed over a process and all its descendants (uvicorn's workers, a faust worker's threads).
+Process figures come from ``/proc``: peak resident memory (``VmHWM``) and CPU time (``utime + stime``, and
+``cutime + cstime`` for reaped children), each summed over a process and all its descendants (the ingress's
+worker processes; a faust worker's threads are in its own figure).
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ __all__ = [
     "STATE",
     "Target",
     "autobatcher_target",
+    "batch_gpt_name",
     "batch_gpt_target",
     "compared_targets",
     "cpu_seconds",
     "listening_pid",
     "peak_rss_mb",
+    "process_label",
     "process_tree",
     "simulator_ceiling",
 ]
@@ -62,18 +65,19 @@ class Target:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and every live descendant of it."""
+    """``pid`` and every live descendant of it (the children of each of a process's threads: a child is listed
+    under the thread that forked it)."""
     found = [pid]
     queue = [pid]
     while queue:
         parent = queue.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found.append(int(child))
-            queue.append(int(child))
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                pids = [int(child) for child in children.read_text().split()]
+            except OSError:
+                continue
+            found.extend(pids)
+            queue.extend(pids)
     return found
 
 
@@ -92,15 +96,17 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and its live descendants, in seconds."""
+    """CPU time (user + system) used so far by a process and its descendants, in seconds: the live ones' own, and
+    the reaped ones' as their parents count it (a multi-worker ingress's worker that died and was replaced)."""
     ticks = 0
     for p in process_tree(pid):
         try:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime and stime are fields 14 and 15
-        ticks += int(fields[11]) + int(fields[12])
+        # after "pid (comm) ": utime, stime, cutime and cstime are fields 14 to 17 of stat(5)
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += sum(int(value) for value in fields[11:15])
     return ticks / CLOCK_TICKS
 
 
@@ -140,10 +146,13 @@ def batch_gpt_target(
     ingress_workers: int | None = None,
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
+    collators: int = 1,
+    resolvers: int = 1,
 ) -> Iterator[Target]:
     """batch-gpt's whole stack on the simulator; a broker of its own unless ``KAFKA_BOOTSTRAP_SERVERS`` is set.
 
     ``ingress_workers=None`` leaves ``BATCHGPT_INGRESS_WORKERS`` at its default, as a user would run it.
+    ``collators`` / ``resolvers``: how many replicas of each (each measured apart: ``collator``, ``collator-2``...).
     """
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker_port = None
@@ -168,8 +177,10 @@ def batch_gpt_target(
             poll_interval_s=0.2,
             simulator_flags=sim_flags,
             extra_env=env,
+            collators=collators,
+            resolvers=resolvers,
         ) as stack:
-            pids = {name: proc.popen.pid for name, proc in stack.procs.items()}
+            pids = {process_label(name, proc.popen.pid): proc.popen.pid for name, proc in stack.procs.items()}
             extra = {"simulator": stack.simulator.pid}
             if broker_pid is not None:
                 extra["broker"] = broker_pid
@@ -181,9 +192,8 @@ def batch_gpt_target(
                     f"duplicate custom_ids {len(stats['duplicate_custom_ids'])}"
                 )
 
-            workers = "default ingress workers" if ingress_workers is None else f"{ingress_workers} ingress workers"
             yield Target(
-                f"batch-gpt ({workers} → Kafka → collator → resolver)",
+                batch_gpt_name(ingress_workers, collators, resolvers, stack.env.get("BATCHGPT_TOPIC_PARTITIONS")),
                 f"{stack.base_url}/chat/completions",
                 pids,
                 note,
@@ -192,6 +202,25 @@ def batch_gpt_target(
     finally:
         if broker_port is not None:
             stop_broker(ROOT / ".kafka", broker_port)
+
+
+def process_label(name: str, pid: int) -> str:
+    """A process's label in the CPU column: its name, and how many processes its figure sums when it has
+    descendants (the ingress's parent and its workers)."""
+    count = len(process_tree(pid))
+    return name if count == 1 else f"{name} ({count} processes)"
+
+
+def batch_gpt_name(ingress_workers: int | None, collators: int, resolvers: int, partitions: str | None) -> str:
+    """What ran, as the target's name: the ingress's workers, how many collators and resolvers, and the topic's
+    partitions when set."""
+    workers = "default ingress workers" if ingress_workers is None else f"{ingress_workers} ingress workers"
+
+    def count(n: int, what: str) -> str:
+        return what if n == 1 else f"{n} {what}s"
+
+    topic = f"Kafka ({partitions} partitions)" if partitions else "Kafka"
+    return f"batch-gpt ({workers} → {topic} → {count(collators, 'collator')} → {count(resolvers, 'resolver')})"
 
 
 def _autobatcher_binary() -> Path:
@@ -248,6 +277,8 @@ def compared_targets(
     ceiling: bool,
     peer: bool,
     extra_env: dict[str, str] | None = None,
+    collators: int = 1,
+    resolvers: int = 1,
 ) -> list[TargetFactory]:
     """The targets of one comparison, in order (the ceiling, batch-gpt, the peer), each started when called."""
     targets: list[TargetFactory] = []
@@ -260,6 +291,8 @@ def compared_targets(
             ingress_workers=ingress_workers,
             database_url=database_url,
             extra_env=extra_env,
+            collators=collators,
+            resolvers=resolvers,
         )
     )
     if peer:

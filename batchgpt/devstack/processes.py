@@ -24,9 +24,13 @@ class ManagedProcess:
     _log: IO[bytes] = field(repr=False)
 
     @classmethod
-    def cli(cls, component: str, args: list[str], env: dict[str, str], state: Path) -> ManagedProcess:
-        """Start ``python -m batchgpt.cli <component> <args>`` with its output in ``state/<component>.log``."""
-        log_path = state / f"{component}.log"
+    def cli(
+        cls, component: str, args: list[str], env: dict[str, str], state: Path, *, name: str | None = None
+    ) -> ManagedProcess:
+        """Start ``python -m batchgpt.cli <component> <args>`` with its output in ``state/<name>.log`` (``name``:
+        this process's own, e.g. ``collator-2`` for a second collator; the component's by default)."""
+        name = name or component
+        log_path = state / f"{name}.log"
         log = log_path.open("ab")
         popen = subprocess.Popen(
             [sys.executable, "-m", "batchgpt.cli", component, *args],
@@ -35,7 +39,7 @@ class ManagedProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        return cls(component, popen, log_path, log)
+        return cls(name, popen, log_path, log)
 
     def exited(self) -> bool:
         return self.popen.poll() is not None

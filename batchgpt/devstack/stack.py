@@ -2,7 +2,9 @@
 
 Used by the end-to-end tests and the load benchmark. Every component is its own
 ``batch-gpt <component>`` process, on a given broker, topic prefix and database, so a caller can
-SIGKILL and restart any one of them.
+SIGKILL and restart any one of them. The collator and the resolver can run as several replicas (the same
+command and environment, so they share the consumer group and the leases as replicas on several hosts do);
+each process has a name of its own: ``collator``, ``collator-2``, ``collator-3``...
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ from batchgpt.simulator.testing import SimulatorProcess, start_simulator_process
 from batchgpt.webhooks.signing import new_secret
 
 SERVICES = ("collator", "resolver", "ingress")
+
+
+def replica_name(service: str, index: int) -> str:
+    """The name of a service's ``index``-th process (from 1): the service's own name for the first."""
+    return service if index == 1 else f"{service}-{index}"
+
+
+def service_of(name: str) -> str:
+    """The service a process name (as given by :func:`replica_name`) runs."""
+    service, _, index = name.rpartition("-")
+    return service if service in SERVICES and index.isdigit() else name
 
 
 def free_port() -> int:
@@ -44,10 +57,12 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.ingress_port}/v1"
 
-    def start(self, service: str) -> ManagedProcess:
-        """Start one service and wait until it is up (ingress: ``/readyz`` answers 200)."""
-        proc = ManagedProcess.cli(service, [], self.env, self.state)
-        self.procs[service] = proc
+    def start(self, name: str) -> ManagedProcess:
+        """Start one process (a service's name, or a replica's, e.g. ``collator-2``) and wait until it is up
+        (ingress: ``/readyz`` answers 200)."""
+        service = service_of(name)
+        proc = ManagedProcess.cli(service, [], self.env, self.state, name=name)
+        self.procs[name] = proc
         if service == "ingress":
             deadline = time.monotonic() + 60
             while not self._ready(proc):
@@ -65,25 +80,25 @@ class Stack:
         except OSError:
             return False
 
-    def kill(self, service: str) -> None:
-        """SIGKILL one service."""
-        self.procs.pop(service).kill()
+    def kill(self, name: str) -> None:
+        """SIGKILL one process."""
+        self.procs.pop(name).kill()
 
-    def restart(self, service: str) -> ManagedProcess:
+    def restart(self, name: str) -> ManagedProcess:
         """SIGKILL (if running) and start again."""
-        if service in self.procs:
-            self.kill(service)
-        return self.start(service)
+        if name in self.procs:
+            self.kill(name)
+        return self.start(name)
 
-    def logs(self, service: str) -> str:
-        path = self.state / f"{service}.log"
+    def logs(self, name: str) -> str:
+        path = self.state / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
+        """Stop the ingress first, then the resolvers, then the collators (the last replica of each first)."""
         for service in reversed(SERVICES):
-            proc = self.procs.pop(service, None)
-            if proc is not None:
-                proc.stop(grace_s=15)
+            for name in reversed([name for name in self.procs if service_of(name) == service]):
+                self.procs.pop(name).stop(grace_s=15)
         self.simulator.stop()
 
 
@@ -124,6 +139,8 @@ def running_stack(
     simulator_flags: dict[str, object] | None = None,
     extra_env: dict[str, str] | None = None,
     webhooks: bool = False,
+    collators: int = 1,
+    resolvers: int = 1,
 ) -> Iterator[Stack]:
     """Start the simulator and the three services; stop them all at the end. The simulator serves Anthropic's
     Message Batches too, so ``/v1/messages`` works on every stack.
@@ -133,7 +150,12 @@ def running_stack(
 
     ``simulator_flags={"dialect": "azure"}`` runs the simulator in Azure's dialect and points the services at it
     through ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` instead of OpenAI's variables.
+
+    ``collators`` / ``resolvers``: how many processes of each (named ``collator``, ``collator-2``, ...). Every
+    variable in ``extra_env`` overrides the stack's own (``BATCHGPT_TOPIC_PARTITIONS`` among them).
     """
+    if collators < 1 or resolvers < 1:
+        raise ValueError(f"a stack needs at least one collator and one resolver (got {collators}, {resolvers})")
     state.mkdir(parents=True, exist_ok=True)
     flags: dict[str, Any] = {
         "validating_seconds": 0.05,
@@ -171,8 +193,10 @@ def running_stack(
     env.update(extra_env or {})
     stack = Stack(env=env, state=state, simulator=simulator, ingress_port=ingress_port)
     try:
+        counts = {"collator": collators, "resolver": resolvers, "ingress": 1}
         for service in SERVICES:
-            stack.start(service)
+            for index in range(1, counts[service] + 1):
+                stack.start(replica_name(service, index))
         yield stack
     finally:
         stack.stop()
