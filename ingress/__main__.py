@@ -66,6 +66,7 @@ def serve(settings: IngressSettings, sock: socket.socket | None = None) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # nothing reads the client's address or scheme: one ASGI layer less per call
         lifespan="on",
         loop="uvloop",
         http="httptools",

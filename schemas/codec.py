@@ -29,9 +29,20 @@ def encode(message: BaseModel) -> bytes:
 
 
 def decode(model: type[M], value: bytes | str | None) -> M:
-    """Parse and validate one message value; raise :class:`DecodeError` with a reason on failure."""
+    """Parse and validate one message value; raise :class:`DecodeError` with a reason on failure.
+
+    A well-formed message is parsed and validated in one pass by pydantic's own JSON parser; anything it refuses
+    goes through the standard library parser, which decides exactly as before (and names the reason).
+    """
     if value is None:
         raise DecodeError("not_json", "the message has no value")
+    try:
+        return model.model_validate_json(value)
+    except ValidationError:
+        return _decode_slowly(model, value)
+
+
+def _decode_slowly(model: type[M], value: bytes | str) -> M:
     try:
         data = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

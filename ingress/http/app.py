@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ingress.dashboard.access import DashboardAccess
 from ingress.http.anthropic_dialect import AnthropicDialect
@@ -13,6 +14,7 @@ from ingress.http.edge import EdgeMiddleware
 from ingress.http.error_rendering import ErrorRenderer
 from ingress.http.fast_path import FastPath
 from ingress.http.fetching import FetchHandler
+from ingress.http.layering import IngressAPI
 from ingress.http.posting import PostHandler, PostLimits
 from ingress.http.rendering import AnswerRenderer
 from ingress.http.routes_batches import batches_router
@@ -48,16 +50,6 @@ def create_app(settings: IngressSettings) -> FastAPI:
         finally:
             await service.stop()
 
-    app = FastAPI(
-        title="batch-gpt ingress",
-        version="0.1.0",
-        description=_DESCRIPTION,
-        lifespan=lifespan,
-        # our metrics are Prometheus at /metrics; FastAPI's OpenTelemetry hooks would only cost time per request
-        telemetry={"tracing": False, "metrics": False, "logs": False},
-    )
-    app.state.service = service
-    app.state.drain = service.drain
     post = PostHandler(
         service.keys,
         service.submitter,
@@ -69,10 +61,25 @@ def create_app(settings: IngressSettings) -> FastAPI:
         service.holder, service.records, service.metrics, retry_after_seconds=settings.retry_after_seconds
     )
     errors = ErrorRenderer(service.metrics, retry_after_seconds=settings.retry_after_seconds)
+
+    def outer(routed: ASGIApp) -> ASGIApp:
+        # outermost first: /v1/messages's key header and error body; x-request-id and every error's answer; the
+        # endpoint table's calls answered directly
+        fast = FastPath(routed, post=post, fetch=fetch, answers=answers)
+        return AnthropicDialect(EdgeMiddleware(fast, on_error=errors.render))
+
+    app = IngressAPI(
+        outer=outer,
+        title="batch-gpt ingress",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # our metrics are Prometheus at /metrics; FastAPI's OpenTelemetry hooks would only cost time per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.service = service
+    app.state.drain = service.drain
     errors.install(app)
-    app.add_middleware(FastPath, post=post, fetch=fetch, answers=answers)  # inside the edge (last added: outermost)
-    app.add_middleware(EdgeMiddleware, on_error=errors.render)
-    app.add_middleware(AnthropicDialect)  # outermost: /v1/messages's key header and error body
     app.include_router(completions_router(post, fetch, answers))
     app.include_router(batches_router(service.engine, service.keys))
     app.include_router(models_router(service.models, service.keys, service.anthropic_models))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic_core import from_json
+
 from ingress.errors import InvalidRequest
 
 __all__ = [
@@ -35,16 +37,23 @@ def parse_body(raw: bytes) -> dict[str, Any]:
             "(HINT: the body must be a JSON object.)",
             reason="invalid_json",
         )
+    try:  # pydantic's parser (several times faster); what it refuses, the standard parser decides as before
+        body = from_json(raw)
+    except ValueError:
+        body = _parsed_slowly(raw)
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"The request body must be a JSON object, not {_json_type(body)}.", code="invalid_type")
+    return body
+
+
+def _parsed_slowly(raw: bytes) -> Any:
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(
             f"We could not parse the JSON body of your request ({exc}). (HINT: the body must be a JSON object.)",
             reason="invalid_json",
         ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequest(f"The request body must be a JSON object, not {_json_type(body)}.", code="invalid_type")
-    return body
 
 
 def _json_type(value: Any) -> str:
