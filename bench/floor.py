@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1000, help="requests (messages) per second of a and b")
     parser.add_argument("--http-seconds", type=int, default=10, help="seconds of vegeta against the bare app")
     parser.add_argument("--messages", type=int, default=20_000, help="messages produced and consumed")
-    parser.add_argument("--batch", type=int, default=500, help="the most messages a consumer takes at once")
+    parser.add_argument(
+        "--batch", type=int, default=500, help="the most messages aiokafka's and confluent-kafka's consumers take"
+    )
     parser.add_argument("--window-ms", type=int, default=1000, help="the faust agent's take_events window")
     parser.add_argument("--admissions", type=int, default=20_000, help="requests admitted")
     parser.add_argument("--group", type=int, default=20, help="requests per admission transaction")
@@ -225,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_broker(home, port)
     parts["admission"] = admission_part(args.admissions, args.group)
+    parts = {key: parts[key] for key in ("http", "admission", "produce", *CONSUMERS)}  # the path's order
     path = request_path(parts, args.ingress_workers)
     saving = {
         name: sum(ms for _, ms in request_path(parts, args.ingress_workers, collator=name))

@@ -4,8 +4,9 @@
   :func:`~batchgpt.kafka.producer_config` (acks=all, idempotent, its default linger), sending messages of a
   request message's size and headers at a fixed rate, each with its delivery report;
 * three consumers of the same messages, each in a group of its own, reading them as they arrive: a faust agent
-  reading raw bytes with ``stream.take_events(batch, within=window)`` as ``collator/app.py`` does, aiokafka's
-  ``getmany`` and confluent-kafka's ``consume(num_messages=batch)`` (as the ingress reads replies).
+  reading raw bytes with ``stream.take_events(max, within=window)`` as ``collator/app.py`` does (the collator's
+  default ``max``), aiokafka's ``getmany(max_records=batch)`` and confluent-kafka's ``consume(num_messages=batch)``
+  (as the ingress reads replies).
 
 Each part counts the CPU time of its process (``time.process_time``: every thread, librdkafka's and faust's
 included) between the first measured message and the last, and reports it as a :class:`PartFigure`; the
@@ -44,7 +45,7 @@ class KafkaRun:
     rate: int
     """Messages per second the producer sends the measured messages at."""
     batch: int
-    """The most messages a consumer takes at once."""
+    """The most messages aiokafka's and confluent-kafka's consumers take at once."""
     window_s: float
     """The faust agent's ``within``: the collator's batch window."""
     message_bytes: int
@@ -164,6 +165,10 @@ async def _faust(run: KafkaRun, ready: Any) -> PartFigure:
     import faust
     from faust.contrib.asgi import faust_app_running
 
+    from collator.settings import CollatorSettings
+
+    window_max_requests = CollatorSettings.model_fields["window_max_requests"].default  # the collator's default
+
     group = f"floor-faust-{uuid.uuid4().hex[:8]}"
     datadir = Path(tempfile.mkdtemp(prefix="floor-faust-"))  # faust makes one even with no tables
     app = faust.App(
@@ -183,7 +188,7 @@ async def _faust(run: KafkaRun, ready: Any) -> PartFigure:
     done = asyncio.Event()
 
     async def collate(stream: Any) -> None:
-        async for events in stream.take_events(run.batch, within=run.window_s):
+        async for events in stream.take_events(window_max_requests, within=run.window_s):
             ready.set()
             if meter.saw(_measured(event.message.value for event in events)):
                 done.set()
