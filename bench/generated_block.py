@@ -153,6 +153,12 @@ def _floor(doc: Document) -> list[str]:
     ]
     for part in doc["parts"].values():
         lines.append(f"| {part['part']} | {_n(part['counted'])} | {_n(part['cpu_ms'], 3)} |")
+    broker = doc["parts"].get("produce", {}).get("broker_cpu_ms")
+    if broker is not None:
+        lines += [
+            "",
+            f"The broker meanwhile: {_n(broker, 3)} ms of CPU per message produced (and read by three consumers).",
+        ]
     lines += ["", "| one request's path | CPU ms |", "|---|---:|"]
     lines += [f"| {step} | {_n(ms, 3)} |" for step, ms in doc["path"]]
     total = doc["path_ms"]

@@ -154,6 +154,7 @@ def test_the_block_says_when_on_what_and_how_and_holds_every_table() -> None:
     assert "| 1,500 | 1,120 | 800 | 1.40× | 2,000 / 2,500 | 2,000 / 3,000 | 0 / 0 |" in block
     assert "**9.50 KB** per held call" in block
     assert "| **sum** | **0.250** |" in block
+    assert "The broker meanwhile: 0.100 ms of CPU per message produced" in block
     assert "50 % of the 0.5 ms target" in block
 
 
