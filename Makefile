@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test venv lint schemas clean
+.PHONY: run test venv lint schemas bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ lint: venv
 
 schemas: venv
 	$(BIN)/python -m schemas.jsonschema_export
+
+# Issue 17's tables in BENCHMARKS.md, measured again (about half an hour; BENCH_FLAGS=--quick for a smoke run)
+# (needs wrk, and Go for vegeta unless it is on PATH: each benchmark says so when missing)
+bench: venv
+	bash scripts/system_packages.sh
+	$(BIN)/batch-gpt broker fetch
+	$(BIN)/python -m bench.regenerate $(BENCH_FLAGS)
 
 clean:
 	-$(BIN)/python scripts/local_postgres.py stop

@@ -8,7 +8,9 @@ calls come from several client processes, each opening raw HTTP/1.1 connections 
 its replica and sending one chat completion per connection that is held (nobody answers it). Once
 the replicas' ``batchgpt_ingress_held_calls`` add up to N, every replica's RSS is read again.
 
-    python -m bench.ingress_memory --calls 50000
+    python -m bench.ingress_memory --calls 50000 [--json PATH]
+
+``--json PATH`` also writes the figures as JSON (what ``bench/regenerate.py`` reads).
 
 A process can hold only as many sockets as its open-files limit allows, so by default there are as
 many replicas (and client processes) as it takes to keep each under ``_PER_PROCESS`` calls.
@@ -253,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=1000, help="calls opened ahead of those held, per replica")
     parser.add_argument("--warm-up", type=int, default=1000, help="answered calls per replica before the baseline")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     started_at = time.monotonic()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -352,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingress RSS baseline:  {sum(baseline_kb) / 1024:,.1f} MiB (after {args.warm_up} answered calls each)")
     print(f"ingress RSS holding:   {sum(holding_kb) / 1024:,.1f} MiB")
     print(f"RSS per held call:     {per_call_kb:.2f} KB (target <= 15 KB: {'met' if per_call_kb <= 15 else 'MISSED'})")
+    if args.json is not None:
+        figures = {
+            "replicas": replicas,
+            "held_calls": total_held,
+            "baseline_kb": sum(baseline_kb),
+            "holding_kb": sum(holding_kb),
+            "per_call_kb": per_call_kb,
+        }
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0 if per_call_kb <= 15 else 1
 
 

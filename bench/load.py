@@ -4,7 +4,10 @@ One run, one simulator, the same batch window and the same load (wrk, unique pro
 checked against its own prompt). Prints sustained requests per second, p50/p99 latency and the peak
 RSS of every process, as a Markdown table.
 
-    python bench/load.py [--duration 30] [--connections 1500,4000] [--repeat 3] [--window-ms 1000]
+    python bench/load.py [--duration 30] [--connections 1500,4000] [--repeat 3] [--window-ms 1000] [--json PATH]
+
+``--ingress-workers default`` runs batch-gpt's ingress with its own default worker count (what a user runs);
+``--json PATH`` also writes the table's rows as JSON (what ``bench/regenerate.py`` reads).
 
 Each target runs alone on the machine, freshly started for each connection count: a short warm-up
 run, then ``--repeat`` measured runs; the table gives the median (and range) of the runs, since a
@@ -17,13 +20,14 @@ Needs ``wrk`` (Debian package) and, for the peer, a separate virtualenv with ``a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +110,49 @@ def _measure(target: Target, args: argparse.Namespace, connections: int) -> list
     return runs
 
 
+def _workers(value: str) -> int | None:
+    """``--ingress-workers``: a count, or ``default`` for batch-gpt's own default."""
+    return None if value == "default" else int(value)
+
+
+@dataclass
+class Row:
+    """One row of the table: the median (and range) of the runs of one target at one connection count."""
+
+    connections: int
+    target: str
+    rps_median: float
+    rps_min: float
+    rps_max: float
+    p50_ms: float
+    p99_ms: float
+    ok: int
+    non200: int
+    crossed: int
+    peak_rss_mb: dict[str, float]
+
+
+def _row(connections: int, runs: list[Result]) -> Row:
+    rps = [r.rps for r in runs]
+    peak: dict[str, float] = {}
+    for run in runs:
+        for name, mb in run.rss_mb.items():
+            peak[name] = max(peak.get(name, 0.0), mb)
+    return Row(
+        connections=connections,
+        target=runs[0].target,
+        rps_median=_median(rps),
+        rps_min=min(rps),
+        rps_max=max(rps),
+        p50_ms=_median([r.p50_ms for r in runs]),
+        p99_ms=_median([r.p99_ms for r in runs]),
+        ok=sum(r.ok for r in runs),
+        non200=sum(r.non200 for r in runs),
+        crossed=sum(r.crossed for r in runs),
+        peak_rss_mb=peak,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30, help="seconds of each measured run")
@@ -116,7 +163,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="seconds of an uncounted run before measuring")
     parser.add_argument("--window-ms", type=int, default=1000, help="batch window for both proxies")
     parser.add_argument("--in-progress-s", type=float, default=0.5, help="simulated batch processing time")
-    parser.add_argument("--ingress-workers", type=int, default=2, help="batch-gpt ingress worker processes")
+    parser.add_argument(
+        "--ingress-workers", type=_workers, default=2, help="batch-gpt ingress worker processes, or 'default'"
+    )
     parser.add_argument("--database-url", default=None, help="batch-gpt's database (default: a new SQLite file)")
     parser.add_argument("--skip-peer", action="store_true", help="leave out autobatcher")
     parser.add_argument("--skip-ceiling", action="store_true", help="leave out the simulator's sync endpoint")
@@ -125,6 +174,7 @@ def main() -> int:
         action="store_true",
         help="batch-gpt alone, every call sent with 'Prefer: respond-async' (202 at once): the ingress's accept rate",
     )
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args()
     if args.respond_async:
         os.environ["BENCH_PREFER"] = "respond-async"
@@ -162,18 +212,21 @@ def main() -> int:
         "| connections | target | req/s median (min–max) | p50 ms | p99 ms | ok | non-200 | crossed | peak RSS (MB) |\n"
     )
     out.write("|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
-    for connections, runs in rows:
-        rps = [r.rps for r in runs]
-        peak: dict[str, float] = {}
-        for run in runs:
-            for name, mb in run.rss_mb.items():
-                peak[name] = max(peak.get(name, 0.0), mb)
-        rss = ", ".join(f"{k} {v:.0f}" for k, v in peak.items())
+    table = [_row(connections, runs) for connections, runs in rows]
+    for row in table:
+        rss = ", ".join(f"{k} {v:.0f}" for k, v in row.peak_rss_mb.items())
         out.write(
-            f"| {connections} | {runs[0].target} | {_median(rps):.0f} ({min(rps):.0f}–{max(rps):.0f}) "
-            f"| {_median([r.p50_ms for r in runs]):.0f} | {_median([r.p99_ms for r in runs]):.0f} "
-            f"| {sum(r.ok for r in runs)} | {sum(r.non200 for r in runs)} | {sum(r.crossed for r in runs)} | {rss} |\n"
+            f"| {row.connections} | {row.target} | {row.rps_median:.0f} ({row.rps_min:.0f}–{row.rps_max:.0f}) "
+            f"| {row.p50_ms:.0f} | {row.p99_ms:.0f} | {row.ok} | {row.non200} | {row.crossed} | {rss} |\n"
         )
+    if args.json is not None:
+        document = {
+            "duration_s": args.duration,
+            "repeat": args.repeat,
+            "window_ms": args.window_ms,
+            "rows": [asdict(row) for row in table],
+        }
+        args.json.write_text(json.dumps(document, indent=1) + "\n")
     return 0
 
 

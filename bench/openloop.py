@@ -11,7 +11,9 @@ the latency, as real traffic does, and reports what a user waits for and what a 
   broker, the peer), read from ``/proc`` before and after each rate;
 * the highest rate each target sustained with overhead p99 under ``--overhead-target`` seconds.
 
-    python bench/openloop.py [--rates 250,500,1000,2000] [--duration 30] [--skip-peer]
+    python bench/openloop.py [--rates 250,500,1000,2000] [--duration 30] [--skip-peer] [--json PATH]
+
+``--json PATH`` also writes the figures as JSON (what ``bench/regenerate.py`` reads; see :func:`figures_json`).
 
 Scale-out (two of each service on a 4-partition topic; each replica's CPU listed apart):
 
@@ -39,7 +41,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -234,6 +236,33 @@ def sustained(results: list[RateResult], overhead_target_s: float) -> int | None
     return max(good) if good else None
 
 
+def figures_json(
+    args: argparse.Namespace,
+    inherent_s: float,
+    by_target: dict[str, list[RateResult]],
+    own: dict[str, list[str]],
+) -> dict[str, object]:
+    """The run's figures as one JSON document: its conditions, then per target the names of its own processes
+    (the rest of ``cpu_per_1000`` is the broker's and the simulator's), each rate's result and the highest rate
+    sustained."""
+    return {
+        "duration_s": args.duration,
+        "window_ms": args.window_ms,
+        "in_progress_s": args.in_progress_s,
+        "inherent_s": inherent_s,
+        "overhead_target_s": args.overhead_target,
+        "targets": [
+            {
+                "name": name,
+                "processes": own[name],
+                "rates": [asdict(result) for result in results],
+                "sustained": sustained(results, args.overhead_target),
+            }
+            for name, results in by_target.items()
+        ],
+    }
+
+
 def raise_open_files_limit() -> None:
     """Held calls are sockets: let this script, vegeta and the services it starts open as many as allowed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -258,6 +287,7 @@ def main() -> int:
     parser.add_argument("--overhead-target", type=float, default=0.5, help="overhead p99 target, seconds")
     parser.add_argument("--skip-peer", action="store_true", help="leave out autobatcher")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a batch-gpt setting")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
     rates = [int(r) for r in str(args.rates).split(",") if r.strip()]
     STATE.mkdir(parents=True, exist_ok=True)
@@ -294,8 +324,10 @@ def main() -> int:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
     )
     by_target: dict[str, list[RateResult]] = {}
+    own: dict[str, list[str]] = {}
     for make in targets:
         with make() as target:
+            own[target.name] = list(target.pids)
             if args.warmup > 0:
                 attack(target, min(rates), argparse.Namespace(**{**vars(args), "duration": args.warmup}), vegeta, 0)
             for rate in rates:
@@ -311,6 +343,8 @@ def main() -> int:
             f"{name}: highest rate sustained with overhead p99 < {args.overhead_target * 1000:.0f} ms: "
             f"{best if best is not None else 'none of those run'} req/s\n"
         )
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures_json(args, inherent_s, by_target, own), indent=1) + "\n")
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from batchgpt.settings import env_names, load_settings
+from bench import machine
 from bench.callers import Callers
 from bench.figures import Window, percentile, recovery_s
 
 __all__ = ["FaultWindow", "conditions", "lease_settings", "print_figures", "write_calls"]
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -30,11 +28,8 @@ class FaultWindow:
 
 def conditions() -> str:
     """The commit, the machine and its load average, for the figures' heading."""
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"commit {commit or '?'}, {os.cpu_count()} cores, load average {load}"
+    load = " ".join(f"{x:.2f}" for x in machine.load_average())
+    return f"commit {machine.commit()}, {os.cpu_count()} cores, load average {load}"
 
 
 def lease_settings(env: Mapping[str, str]) -> list[str]:

@@ -7,6 +7,7 @@ import resource
 import signal
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -19,6 +20,17 @@ from ingress.settings import IngressSettings
 __all__ = ["main"]
 
 _FLAGS = {"host": "host", "port": "port", "workers": "workers"}
+
+SERVER_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "log_config": None,
+    "access_log": False,
+    "proxy_headers": False,  # nothing reads the client's address or scheme: one ASGI layer less per call
+    "backlog": 4096,
+    "timeout_keep_alive": 75,
+}
+"""How uvicorn serves the ingress (and the floor benchmark's bare app, ``bench/bare_asgi.py``)."""
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -64,15 +76,9 @@ def serve(settings: IngressSettings, sock: socket.socket | None = None) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # nothing reads the client's address or scheme: one ASGI layer less per call
         lifespan="on",
-        loop="uvloop",
-        http="httptools",
         timeout_graceful_shutdown=30,
-        backlog=4096,
-        timeout_keep_alive=75,
+        **SERVER_OPTIONS,
     )
     server = DrainingServer(config, app.state.drain)
     # uvicorn re-raises the exit signal once shut down; a no-op handler turns that into a clean exit 0
