@@ -255,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=1000, help="calls opened ahead of those held, per replica")
     parser.add_argument("--warm-up", type=int, default=1000, help="answered calls per replica before the baseline")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="hold the calls in a bare ASGI app on uvicorn instead (bench/bare_asgi.py --hold): the floor",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     started_at = time.monotonic()
@@ -299,10 +304,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 for index, port in enumerate(ports):
+                    server = (
+                        ["bench.bare_asgi", "--hold"]
+                        if args.bare
+                        else ["batchgpt.cli", "ingress", "--host", "127.0.0.1"]
+                    )
                     processes.append(
                         subprocess.Popen(
-                            [sys.executable, "-m", "batchgpt.cli", "ingress", "--host", "127.0.0.1"]
-                            + ["--port", str(port)],
+                            [sys.executable, "-m", *server, "--port", str(port)],
                             env=env,
                             cwd=ROOT,
                             preexec_fn=lambda: _raise_nofile(nofile),  # noqa: PLW1509 - only sets a limit
