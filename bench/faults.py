@@ -5,8 +5,9 @@
 Modes (each fault at a moment drawn from ``--seed``, between a fifth and seven tenths of the sending time):
 
 * ``kill``: kill -9 of the collator, the resolver and the ingress, each at its own moment and restarted at once
-  (with ``--env BATCHGPT_INGRESS_WORKERS=2`` or more: kill -9 of one ingress worker process, picked with the
-  seed, which the ingress parent replaces; the run waits until the replacement answers), on the broker of
+  (an ingress of several worker processes, as ``BATCHGPT_INGRESS_WORKERS=auto`` starts on 2 or more cores: kill -9
+  of one worker process, picked with the seed, which the ingress parent replaces; the run waits until the
+  replacement answers; with ``--env BATCHGPT_INGRESS_WORKERS=1``: the one process, restarted), on the broker of
   ``KAFKA_BOOTSTRAP_SERVERS`` (else one of the run's own) and a fresh database on the PostgreSQL server of
   ``--postgres-admin-url`` (default ``BATCHGPT_TEST_POSTGRES_URL``);
 * ``database``: a PostgreSQL cluster of the run's own (``scripts/local_postgres.py`` on a free port), stopped for
@@ -112,12 +113,11 @@ def _kill_stage(args: argparse.Namespace, state: Path) -> Iterator[tuple[Stack, 
         temporary_postgres_database(args.postgres_admin_url, prefix="bench_faults") as database_url,
         bench_stack(args, state, bootstrap, database_url) as stack,
     ):
-        workers = int(stack.env.get("BATCHGPT_INGRESS_WORKERS", "1"))
         victims = random.Random(f"{args.seed}:ingress workers")
 
         def _kill(kind: str) -> None:
             service = kind.removeprefix("kill -9 ")
-            if service == "ingress" and workers > 1:
+            if service == "ingress" and child_pids(stack.procs["ingress"].popen.pid):  # a parent of workers
                 kill_ingress_worker(stack, victims)
             else:
                 stack.restart(service)  # SIGKILL, then a new process, up (ingress: ready)

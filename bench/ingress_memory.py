@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                     "BATCHGPT_MAX_WAIT_S": "3600",
                     "BATCHGPT_MAX_PENDING_PER_KEY": str(args.calls * 10),
                     "BATCHGPT_LOG_LEVEL": "WARNING",
+                    "BATCHGPT_INGRESS_WORKERS": "1",  # a replica is one process: the RSS read is its own
                     "PYTHONPATH": str(ROOT),
                 }
             )

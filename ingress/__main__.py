@@ -14,6 +14,7 @@ import uvicorn
 from batchgpt.boot import BootFailed, flag_overrides, start
 from ingress.http.app import create_app
 from ingress.process.server import DrainingServer
+from ingress.process.shared_metrics import SharedMetrics
 from ingress.process.workers import run_workers
 from ingress.settings import IngressSettings
 
@@ -41,9 +42,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=None, help="listen port (BATCHGPT_PORT, default 8000)")
     parser.add_argument(
         "--workers",
-        type=int,
         default=None,
-        help="worker processes sharing the port (BATCHGPT_INGRESS_WORKERS, default 1)",
+        help="worker processes sharing the port: auto (one per usable core, at most 8) or a number "
+        "(BATCHGPT_INGRESS_WORKERS, default auto)",
     )
     return parser.parse_args(argv)
 
@@ -69,9 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     return serve(settings)
 
 
-def serve(settings: IngressSettings, sock: socket.socket | None = None) -> int:
-    """Serve one ingress process (on ``sock`` when a supervisor bound it) until SIGTERM/SIGINT."""
-    app = create_app(settings)
+def serve(
+    settings: IngressSettings, sock: socket.socket | None = None, shared_metrics: SharedMetrics | None = None
+) -> int:
+    """Serve one ingress process until SIGTERM/SIGINT (a supervisor's worker: on the ``sock`` it bound, with the
+    ``shared_metrics`` of all its workers)."""
+    app = create_app(settings, shared_metrics)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -1,11 +1,13 @@
-"""Ingress's Prometheus metrics, on a registry of each app's own (two apps in one process never clash)."""
+"""Ingress's Prometheus metrics, on a registry of each app's own (two apps in one process never clash); with
+several worker processes, ``/metrics`` shows the sum over the workers (:mod:`ingress.process.shared_metrics`)."""
 
 from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from ingress.process.shared_metrics import SharedMetrics
 from schemas.status import Endpoint
 
 __all__ = ["IngressMetrics"]
@@ -14,8 +16,11 @@ __all__ = ["IngressMetrics"]
 class IngressMetrics:
     """Counters, gauges and histograms served at ``/metrics``."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedMetrics | None = None) -> None:
+        """``shared``: this process is one of several workers whose metrics ``/metrics`` shows summed."""
+        self._shared = shared
         self.registry = CollectorRegistry(auto_describe=True)
+        """This process's own metrics (with ``shared``, its share of the sum)."""
         self.accepted = Counter(
             "batchgpt_ingress_requests_accepted_total",
             "Requests acknowledged by Kafka and accepted.",
@@ -28,7 +33,12 @@ class IngressMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.held = Gauge("batchgpt_ingress_held_calls", "Calls currently held open.", registry=self.registry)
+        self.held = Gauge(
+            "batchgpt_ingress_held_calls",
+            "Calls currently held open.",
+            registry=self.registry,
+            multiprocess_mode="livesum",  # summed over the live workers: a dead worker holds nothing
+        )
         self.replies = Counter(
             "batchgpt_ingress_replies_received_total", "Replies read from the replies topic.", registry=self.registry
         )
@@ -70,6 +80,10 @@ class IngressMetrics:
             buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
             registry=self.registry,
         )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text served at ``/metrics``: this process's registry, or every worker's summed."""
+        return self._shared.exposition() if self._shared is not None else generate_latest(self.registry)
 
     def observe_answer(self, endpoint: Endpoint, outcome: str, started: float) -> None:
         """Record a POST's time from arrival (``time.monotonic()`` at ``started``) to its answer."""

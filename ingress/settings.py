@@ -18,6 +18,7 @@ from batchgpt.settings import (
     env_var,
 )
 from ingress.admission.cache_policy import CacheMode
+from ingress.process.worker_count import AUTO, worker_count
 
 __all__ = ["IngressSettings"]
 
@@ -63,7 +64,10 @@ class IngressSettings(
         default=30.0, gt=0, le=600, validation_alias=env_var("BATCHGPT_PRODUCE_TIMEOUT_S")
     )
     """How long a request may wait for Kafka's acknowledgement before the caller gets 503."""
-    workers: int = Field(default=1, ge=1, le=64, validation_alias=env_var("BATCHGPT_INGRESS_WORKERS"))
+    workers: int = Field(
+        default=AUTO, validate_default=True, ge=1, le=64, validation_alias=env_var("BATCHGPT_INGRESS_WORKERS")
+    )
+    """Worker processes on the port: ``auto`` (the default) is one per usable core, at most 8."""
     models_ttl_seconds: float = Field(default=300.0, ge=0, le=86400, validation_alias=env_var("BATCHGPT_MODELS_TTL_S"))
     """How long the upstream's model list is served from memory before ``GET /v1/models`` asks again."""
     retry_after_seconds: int = Field(default=5, ge=1, le=120, validation_alias=env_var("BATCHGPT_RETRY_AFTER_S"))
@@ -79,6 +83,11 @@ class IngressSettings(
         if isinstance(value, str):
             return tuple(k.strip() for k in value.split(",") if k.strip())
         return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _worker_count(cls, value: object) -> object:
+        return worker_count(value)
 
     @field_validator("cache", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from ingress.http.routes_health import health_router
 from ingress.http.routes_models import models_router
 from ingress.http.routes_webhooks import webhooks_router
 from ingress.process.service import IngressService
+from ingress.process.shared_metrics import SharedMetrics
 from ingress.settings import IngressSettings
 
 __all__ = ["create_app"]
@@ -34,13 +35,14 @@ _DESCRIPTION = (
 )
 
 
-def create_app(settings: IngressSettings) -> FastAPI:
+def create_app(settings: IngressSettings, shared_metrics: SharedMetrics | None = None) -> FastAPI:
     """Build the ingress app (nothing connects until the lifespan starts).
 
     ``app.state.service`` is the :class:`IngressService`; ``app.state.drain.begin_drain()`` answers
-    every held call with 202 (the server calls it on SIGTERM).
+    every held call with 202 (the server calls it on SIGTERM). ``shared_metrics``: the app is one of several
+    worker processes, whose metrics its ``/metrics`` shows summed.
     """
-    service = IngressService(settings)
+    service = IngressService(settings, shared_metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

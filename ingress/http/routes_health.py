@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ingress.http.openapi_bodies import TEXT_RESPONSE
 from ingress.http.responses import json_response
@@ -15,7 +15,7 @@ __all__ = ["health_router"]
 
 
 def health_router(readiness: Readiness, metrics: IngressMetrics) -> APIRouter:
-    """``/healthz``, ``/readyz`` (``readiness``'s checks) and ``/metrics`` (``metrics``' registry)."""
+    """``/healthz``, ``/readyz`` (``readiness``'s checks) and ``/metrics`` (``metrics``' exposition)."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="The process is up")
@@ -36,7 +36,7 @@ def health_router(readiness: Readiness, metrics: IngressMetrics) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=TEXT_RESPONSE)
     async def prometheus() -> Response:
-        """This app's metrics in the Prometheus text format."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """The ingress's metrics in the Prometheus text format (summed over its worker processes)."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -24,6 +24,7 @@ from ingress.http.model_catalog import ModelCatalog
 from ingress.metrics import IngressMetrics
 from ingress.process.drain import Drain
 from ingress.process.readiness import Readiness
+from ingress.process.shared_metrics import SharedMetrics
 from ingress.replies.correlator import Correlator
 from ingress.replies.holder import Holder
 from ingress.replies.listener import ReplyListener
@@ -39,9 +40,10 @@ logger = logging.getLogger(__name__)
 class IngressService:
     """One ingress replica: its database, Kafka clients, waiting calls and background loops."""
 
-    def __init__(self, settings: IngressSettings) -> None:
+    def __init__(self, settings: IngressSettings, shared_metrics: SharedMetrics | None = None) -> None:
+        """``shared_metrics``: this process is one of several workers (their metrics summed at ``/metrics``)."""
         self.settings = settings
-        self.metrics = IngressMetrics()
+        self.metrics = IngressMetrics(shared_metrics)
         self.keys = KeyRing(key.get_secret_value() for key in settings.api_keys)
         self.engine = make_engine(settings.database_url)
         self.records = Records(self.engine)

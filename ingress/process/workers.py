@@ -17,6 +17,11 @@ dead worker's callers see their connection close; the SDK's retries reach the ot
 re-attach to their request by its fingerprint. When and whether to respawn (a crash loop backs off, then
 gives up) is :mod:`ingress.process.respawn_policy`.
 
+**Metrics**: every worker's ``/metrics`` shows the sum over the workers. The parent makes a fresh directory for
+the run's metrics, each worker joins it right after the fork (before its app builds a metric), the parent drops
+a reaped worker's live gauges (its counters stay) and removes the directory at exit
+(:mod:`ingress.process.shared_metrics`).
+
 **Stopping**: on SIGTERM/SIGINT the parent forwards the signal to every worker (each drains: held calls are
 answered with a retryable 504), respawns nothing more, waits for them all and exits 0 when they all exited
 cleanly. **A SIGKILLed parent** leaves no orphan: each worker gets SIGTERM when its parent dies
@@ -40,13 +45,14 @@ from dataclasses import dataclass
 
 from ingress.process.parent_death import end_with_parent
 from ingress.process.respawn_policy import STOP_SIGNALS, Action, RespawnPolicy, decide, exit_status
+from ingress.process.shared_metrics import MetricsDir, SharedMetrics
 from ingress.settings import IngressSettings
 
 __all__ = ["run_workers"]
 
 logger = logging.getLogger(__name__)
 
-Serve = Callable[[IngressSettings, socket.socket], int]
+Serve = Callable[[IngressSettings, socket.socket, SharedMetrics], int]
 
 _WATCHED = {signal.SIGCHLD, *STOP_SIGNALS}
 """The signals the parent waits for (blocked, and taken with ``sigwaitinfo``)."""
@@ -81,7 +87,8 @@ def run_workers(settings: IngressSettings, serve: Serve, policy: RespawnPolicy |
     bound = settings.model_copy(update={"port": sockets[0].getsockname()[1]})  # a port 0 asked is now known
     unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)
     try:
-        return _Supervisor(bound, serve, policy or RespawnPolicy(), unblocked).run(sockets)
+        with MetricsDir.fresh(bound.port) as metrics:
+            return _Supervisor(bound, serve, policy or RespawnPolicy(), unblocked, metrics).run(sockets)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
 
@@ -95,11 +102,14 @@ class _Worker:
 class _Supervisor:
     """The parent's loop: fork, reap, respawn when due, forward a stop signal."""
 
-    def __init__(self, settings: IngressSettings, serve: Serve, policy: RespawnPolicy, mask: set[int]) -> None:
+    def __init__(
+        self, settings: IngressSettings, serve: Serve, policy: RespawnPolicy, mask: set[int], metrics: MetricsDir
+    ) -> None:
         self._settings = settings
         self._serve = serve
         self._policy = policy
         self._worker_mask = mask
+        self._metrics = metrics
         self._running: dict[int, _Worker] = {}
         self._fast_failures = dict.fromkeys(range(settings.workers), 0)
         self._due: dict[int, float] = {}
@@ -130,7 +140,7 @@ class _Supervisor:
                 end_with_parent(parent)
                 for other in others:
                     other.close()
-                code = self._serve(self._settings, sock)
+                code = self._serve(self._settings, sock, self._metrics.join())
             except Exception:
                 logger.exception("ingress worker failed", extra={"slot": slot})
             finally:
@@ -168,6 +178,7 @@ class _Supervisor:
             if pid == 0:
                 return
             worker = self._running.pop(pid)
+            self._metrics.forget(pid)
             self._ended(worker.slot, os.waitstatus_to_exitcode(status), time.monotonic() - worker.started_at, pid)
 
     def _ended(self, slot: int, code: int, lived_s: float, pid: int | None) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -19,10 +20,14 @@ from batchgpt.simulator.answers import expected_chat_content
 from tests.ingress.conftest import ALICE, BOB, Stack
 from tests.ingress.servers import free_port, ingress_env, spawn_ingress, wait_ready
 from tests.support.process_table import alive, answering_pid, child_pids, established_connections
+from tests.support.prometheus_text import sample_totals
 from tests.support.waiting import wait_for
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}
 UPSTREAM_KEY = "sk-upstream-never-shown-4242"
+ACCEPTED = "batchgpt_ingress_requests_accepted_total"
+HELD = "batchgpt_ingress_held_calls"
+REATTACHED = "batchgpt_ingress_reattach_total"
 
 
 def _env(stack: Stack) -> dict[str, str]:
@@ -248,6 +253,60 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=60)
 
 
+def _hold_sdk_calls(client: OpenAI, texts: list[str]) -> tuple[list[threading.Thread], dict[str, object]]:
+    """A thread per text making an SDK call (held until the stand-in answers it); the threads, started, and
+    where each answer (or exception) lands."""
+    answers: dict[str, object] = {}
+
+    def call(text: str) -> None:
+        try:
+            answers[text] = client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion of _answer_all
+            answers[text] = exc
+
+    threads = [threading.Thread(target=call, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    return threads, answers
+
+
+def _held_by_workers(stack: Stack, texts: list[str], workers: set[int], port: int) -> dict[int, int]:
+    """Wait until every call of ``texts`` is accepted and held by one of ``workers``: how many each holds."""
+    wait_for(lambda: all(stack.stand_in.with_text(t) for t in texts), timeout_s=20, what="all accepted")
+    held: dict[int, int] = {}
+
+    def all_held() -> bool:
+        held.update({pid: established_connections(pid, port) for pid in workers})
+        return sum(held.values()) >= len(texts)
+
+    wait_for(all_held, timeout_s=20, what="every call held by a worker")
+    return held
+
+
+def _held_again(process: subprocess.Popen[bytes], port: int, calls: int) -> None:
+    """Wait until ``calls`` calls are held by the workers alive now (a killed worker's callers retried)."""
+    wait_for(
+        lambda: sum(established_connections(pid, port) for pid in child_pids(process.pid)) >= calls,
+        timeout_s=30,
+        what="the killed worker's callers held again",
+    )
+
+
+def _answer_all(stack: Stack, texts: list[str], threads: list[threading.Thread], answers: dict[str, object]) -> None:
+    """Answer each call once (it was produced once: re-attached by fingerprint) and check what each caller got."""
+    for text in texts:
+        [message] = stack.stand_in.with_text(text)  # re-attached by fingerprint, never produced twice
+        stack.stand_in.answer(message)
+    for thread in threads:
+        thread.join(timeout=60)
+    for text in texts:
+        reply = answers[text]
+        assert isinstance(reply, ChatCompletion), reply
+        assert reply.choices[0].message.content == expected_chat_content(
+            {"model": "m", "messages": [{"role": "user", "content": text}]}
+        )
+
+
 def test_a_killed_worker_is_replaced_and_its_held_callers_are_answered_through_the_sdk_retries(
     stack: Stack, prompt, tmp_path: Path
 ) -> None:
@@ -257,25 +316,8 @@ def test_a_killed_worker_is_replaced_and_its_held_callers_are_answered_through_t
     try:
         client = OpenAI(base_url=f"{base}/v1", api_key=ALICE)  # the SDK's default retries
         texts = [prompt(f"[hold] kill{i}") for i in range(12)]
-        answers: dict[str, object] = {}
-
-        def call(text: str) -> None:
-            try:
-                answers[text] = client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                answers[text] = exc
-
-        threads = [threading.Thread(target=call, args=(text,)) for text in texts]
-        for thread in threads:
-            thread.start()
-        wait_for(lambda: all(stack.stand_in.with_text(t) for t in texts), timeout_s=20, what="all accepted")
-        held: dict[int, int] = {}
-
-        def all_held() -> bool:
-            held.update({pid: established_connections(pid, port) for pid in workers})
-            return sum(held.values()) >= len(texts)
-
-        wait_for(all_held, timeout_s=20, what="every call held by a worker")
+        threads, answers = _hold_sdk_calls(client, texts)
+        held = _held_by_workers(stack, texts, workers, port)
         victim = max(held, key=lambda pid: held[pid])
         assert held[victim] >= 1
         os.kill(victim, signal.SIGKILL)
@@ -283,22 +325,8 @@ def test_a_killed_worker_is_replaced_and_its_held_callers_are_answered_through_t
         replacement = wait_for(lambda: (child_pids(process.pid) - {survivor}) - {victim}, what="a replacement")
         assert len(replacement) == 1 and alive(survivor)
         # the victim's callers retried and re-attached: every call is held again, on the workers alive now
-        wait_for(
-            lambda: sum(established_connections(pid, port) for pid in child_pids(process.pid)) >= len(texts),
-            timeout_s=30,
-            what="the killed worker's callers held again",
-        )
-        for text in texts:
-            [message] = stack.stand_in.with_text(text)  # re-attached by fingerprint, never produced twice
-            stack.stand_in.answer(message)
-        for thread in threads:
-            thread.join(timeout=60)
-        for text in texts:
-            reply = answers[text]
-            assert isinstance(reply, ChatCompletion), reply
-            assert reply.choices[0].message.content == expected_chat_content(
-                {"model": "m", "messages": [{"role": "user", "content": text}]}
-            )
+        _held_again(process, port, len(texts))
+        _answer_all(stack, texts, threads, answers)
         # the replacement serves: fresh connections reach it too
         [new_worker] = replacement
         wait_for(lambda: answering_pid(port, [new_worker]) == new_worker, timeout_s=60, what="the replacement")
@@ -309,6 +337,47 @@ def test_a_killed_worker_is_replaced_and_its_held_callers_are_answered_through_t
     logged = log.read_text()
     assert '"ingress worker died: respawning"' in logged and f'"pid": {victim}' in logged
     assert logged.count('"ingress worker started"') == 3
+
+
+def _scrape(base: str) -> dict[str, float]:
+    """One scrape of ``/metrics`` on a fresh connection (reaching whichever worker the kernel picks)."""
+    return sample_totals(httpx.get(f"{base}/metrics", timeout=10).text)
+
+
+def test_every_scrape_shows_the_sum_over_the_workers_and_a_killed_worker_takes_back_only_its_held_calls(
+    stack: Stack, prompt, tmp_path: Path
+) -> None:
+    process, port, workers = _spawn_two_workers(stack, tmp_path / "ingress.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        [metrics_dir] = wait_for(
+            lambda: list(Path(tempfile.gettempdir()).glob(f"batchgpt-ingress-{port}-{process.pid}-metrics-*")),
+            what="the run's metrics directory",
+        )
+        texts = [prompt(f"[hold] sum{i}") for i in range(16)]
+        threads, answers = _hold_sdk_calls(OpenAI(base_url=f"{base}/v1", api_key=ALICE), texts)
+        held = _held_by_workers(stack, texts, workers, port)
+        assert all(held[pid] >= 1 for pid in workers), held  # the calls are spread over both workers
+        for _ in range(8):  # each on a fresh connection: whichever worker answers, it shows both
+            totals = _scrape(base)
+            assert totals[ACCEPTED] == len(texts) and totals[HELD] == len(texts), totals
+        victim = max(held, key=lambda pid: held[pid])
+        os.kill(victim, signal.SIGKILL)
+        _held_again(process, port, len(texts))
+        # the victim's callers are held again elsewhere: its own held calls went with it, its counts stayed
+        wait_for(lambda: _scrape(base)[HELD] == len(texts), timeout_s=20, what="the held calls counted once")
+        for _ in range(8):
+            totals = _scrape(base)
+            assert totals[HELD] == len(texts), totals
+            assert totals[ACCEPTED] == len(texts), totals  # never down, and none accepted twice
+            assert totals[REATTACHED] >= held[victim], totals  # its callers re-attached on the others
+        _answer_all(stack, texts, threads, answers)
+        wait_for(lambda: _scrape(base)[HELD] == 0, timeout_s=20, what="no call held")
+        assert _stop(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not metrics_dir.exists()  # removed by the parent at its exit
 
 
 def test_sigterm_of_the_parent_stops_every_worker_with_exit_0_and_respawns_none(stack: Stack, tmp_path: Path) -> None:
