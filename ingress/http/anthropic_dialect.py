@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from typing import Any
 
 from ingress.http.request_reading import Scope
@@ -56,10 +56,13 @@ class AnthropicDialect:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    def __call__(self, scope: Scope, receive: Any, send: Any) -> Awaitable[None]:
+        """Any other exchange is the inner app's own awaitable (no frame of this layer stays while it runs)."""
         if scope["type"] != "http" or not speaks_anthropic(scope["path"]):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)  # type: ignore[no-any-return]
+        return self._speak(scope, receive, send)
+
+    async def _speak(self, scope: Scope, receive: Any, send: Any) -> None:
         scope = {**scope, "headers": _with_bearer(list(scope.get("headers", ())))}
         start: MutableMapping[str, Any] | None = None
         chunks: list[bytes] = []

@@ -1,7 +1,8 @@
 """The holder: calls waiting on the correlator until their result arrives, the wait ends, or the replica drains.
 
-A held call costs one future in the correlator and its own (already running) handler; there is no
-per-call task or timer beyond the ``asyncio.timeout`` of the wait.
+A held call costs one future in the correlator, its own (already running) handler and one timer handle that
+ends the wait by resolving the future with ``None``, as a drain does (an ``asyncio.timeout`` would add a
+context-manager object, the task's cancellation machinery and a frame of its own to every held call).
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ class Holder:
             self._correlator.discard(request_id, future)
             return future.result() if future.done() else None
         self._held.inc()
+        expiry = asyncio.get_running_loop().call_later(wait_seconds, _end_wait, future)
         try:
-            async with asyncio.timeout(wait_seconds):
-                return await future
-        except TimeoutError:
-            return None
+            return await future
         finally:
+            expiry.cancel()
             self._held.dec()
             self._correlator.discard(request_id, future)
+
+
+def _end_wait(future: Waiter) -> None:
+    """The wait's time is up: wake the call with no result (unless its result came first)."""
+    if not future.done():
+        future.set_result(None)
