@@ -49,6 +49,8 @@ class Figures:
     openloop: Document | None = None
     closed: Document | None = None
     memory: Document | None = None
+    memory_floor: Document | None = None
+    """The held-call memory of a bare ASGI app on uvicorn (``bench/ingress_memory.py --bare``)."""
     floor: Document | None = None
     failures: Mapping[str, str] = field(default_factory=dict)
 
@@ -134,12 +136,21 @@ def _closed(doc: Document) -> list[str]:
     return lines
 
 
-def _memory(doc: Document) -> list[str]:
-    return [
+def _memory(doc: Document, bare: Document | None = None) -> list[str]:
+    lines = [
         f"**Held-call memory** (`bench/ingress_memory.py`): **{doc['per_call_kb']:.2f} KB** per held call "
         f"({_n(doc['held_calls'])} calls held by {doc['replicas']} ingress process(es); their RSS from "
         f"{_n(doc['baseline_kb'] / 1024, 1)} to {_n(doc['holding_kb'] / 1024, 1)} MiB)."
     ]
+    if bare is not None:
+        lines += [
+            "",
+            f"The floor: a bare ASGI app on uvicorn with the ingress's options, holding each call on a future and "
+            f"nothing else (`bench/ingress_memory.py --bare`), takes **{bare['per_call_kb']:.2f} KB** per held call "
+            f"({_n(bare['held_calls'])} held); batch-gpt's own part is the difference, "
+            f"{doc['per_call_kb'] - bare['per_call_kb']:.2f} KB.",
+        ]
+    return lines
 
 
 def _floor(doc: Document) -> list[str]:
@@ -184,14 +195,14 @@ def _targets(figures: Figures) -> list[str]:
 def render_block(conditions: Conditions, figures: Figures) -> str:
     """The whole block, from :data:`BEGIN` to :data:`END` (no newline after it)."""
     sections: list[list[str]] = [[BEGIN], _header(conditions)]
-    for document, render in (
-        (figures.openloop, _openloop),
-        (figures.closed, _closed),
-        (figures.memory, _memory),
-        (figures.floor, _floor),
-    ):
-        if document is not None:
-            sections.append(render(document))
+    if figures.openloop is not None:
+        sections.append(_openloop(figures.openloop))
+    if figures.closed is not None:
+        sections.append(_closed(figures.closed))
+    if figures.memory is not None:
+        sections.append(_memory(figures.memory, figures.memory_floor))
+    if figures.floor is not None:
+        sections.append(_floor(figures.floor))
     if figures.failures:
         sections.append([f"* **{name} did not finish**: {why}" for name, why in figures.failures.items()])
     sections += [_targets(figures), [END]]

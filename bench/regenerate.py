@@ -43,6 +43,7 @@ BENCHMARKS = {
         "--ingress-workers", "default",
     ],
     "memory": ["-m", "bench.ingress_memory", "--calls", "10000"],
+    "memory_floor": ["-m", "bench.ingress_memory", "--calls", "10000", "--bare"],
     "floor": ["-m", "bench.floor"],
 }  # fmt: skip
 """Each benchmark's command (after ``python``), as the full run makes it."""
@@ -54,6 +55,7 @@ QUICK = {
         "--skip-ceiling", "--ingress-workers", "default",
     ],
     "memory": ["-m", "bench.ingress_memory", "--calls", "200", "--warm-up", "20"],
+    "memory_floor": ["-m", "bench.ingress_memory", "--calls", "200", "--warm-up", "20", "--bare"],
     "floor": ["-m", "bench.floor", "--rate", "200", "--http-seconds", "2", "--messages", "400", "--admissions", "200"],
 }  # fmt: skip
 """The same, shortened for a smoke run."""
@@ -62,6 +64,7 @@ NAMES = {
     "openloop": "the open loop",
     "closed": "the closed loop",
     "memory": "the held-call memory",
+    "memory_floor": "the held-call floor (a bare ASGI app)",
     "floor": "the floor",
 }
 

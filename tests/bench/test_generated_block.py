@@ -231,3 +231,11 @@ def test_an_empty_file_gets_the_block_alone() -> None:
 def test_a_broken_pair_of_markers_is_refused_rather_than_written_around(broken: str) -> None:
     with pytest.raises(ValueError, match="one generated block"):
         replace_block(broken, render_block(CONDITIONS, ALL_MET))
+
+
+def test_the_held_call_floor_is_given_beside_the_ingress_figure_with_batch_gpts_own_part() -> None:
+    block = render_block(CONDITIONS, Figures(memory=_memory(13.5), memory_floor=_memory(9.25)))
+    assert "**13.50 KB** per held call" in block
+    assert "takes **9.25 KB** per held call" in block
+    assert "batch-gpt's own part is the difference, 4.25 KB" in block
+    assert "The floor: a bare ASGI app" not in render_block(CONDITIONS, Figures(memory=_memory(13.5)))
