@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:
 from bench.floor_kafka import CONSUMERS, KafkaRun, PartFigure, consume, produce  # noqa: E402
 from bench.openloop import vegeta_binary, write_targets  # noqa: E402
 from bench.targets import cpu_seconds, wait_http  # noqa: E402
+from ingress.process.worker_count import auto_worker_count, usable_cores  # noqa: E402
 
 __all__ = ["main", "request_path"]
 
@@ -202,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window-ms", type=int, default=1000, help="the faust agent's take_events window")
     parser.add_argument("--admissions", type=int, default=20_000, help="requests admitted")
     parser.add_argument("--group", type=int, default=20, help="requests per admission transaction")
-    parser.add_argument("--ingress-workers", type=int, default=1, help="ingress workers each reading every reply")
+    parser.add_argument(
+        "--ingress-workers",
+        type=int,
+        default=auto_worker_count(usable_cores()),
+        help="ingress workers each reading every reply (default: what BATCHGPT_INGRESS_WORKERS=auto makes here)",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     from batchgpt.broker import start_broker, stop_broker

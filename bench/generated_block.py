@@ -99,7 +99,7 @@ def _openloop(doc: Document) -> list[str]:
             lat, over = r["latency_ms"], r["overhead_ms"]
             lines.append(
                 f"| {target['name']} | {_n(r['rate'])} | {_n(r['sent_rps'])} | {_n(r['ok'])} / {_n(r['sent'])} "
-                f"| {r['errors']} | {r['wrong']} | {_n(lat[0])} / {_n(lat[1])} / {_n(lat[2])} "
+                f"| {_n(r['errors'])} | {_n(r['wrong'])} | {_n(lat[0])} / {_n(lat[1])} / {_n(lat[2])} "
                 f"| {_n(over[0])} / {_n(over[1])} | {_cpu_cell(target, r)} |"
             )
     lines.append("")
